@@ -1,0 +1,119 @@
+"""Cloud accounts: credentials are tested before they are saved, and every change is audited."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dbsnooze.context import Context
+from dbsnooze.crypto import mask
+from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, Provider, ProviderError
+from dbsnooze.errors import Conflict, NotFound, Unprocessable
+from dbsnooze.providers.aws.inventory import check_credentials
+from dbsnooze.providers.aws.session import ClientCache
+from dbsnooze.store import accounts as account_store
+from dbsnooze.store import events
+from dbsnooze.store.db import transaction
+from dbsnooze.store.tables import AccountRow
+
+# Which credential field identifies an account to a person, masked, per auth method.
+HINT_FIELD = {
+    AuthMethod.STATIC_KEYS: "access_key_id",
+    AuthMethod.ASSUME_ROLE: "external_id",
+}
+
+
+def create(ctx: Context, new: account_store.NewAccount, actor: str) -> AccountRow:
+    if new.provider is not Provider.AWS:
+        raise Unprocessable(
+            "provider_not_supported", "GCP Cloud SQL accounts are not supported yet (phase 2)"
+        )
+    with ctx.sessions() as session:
+        if account_store.by_name(session, new.name) is not None:
+            raise Conflict("account_exists", f"an account named {new.name!r} already exists")
+    test(ctx, _unsaved(new))
+    with transaction(ctx.sessions) as session:
+        row = account_store.add(session, ctx.box, new, ctx.clock())
+        events.record(
+            session,
+            ctx.clock(),
+            actor,
+            "account.created",
+            ("account", row.id),
+            {"name": new.name, "regions": list(new.regions), "auth": new.credentials.method.value},
+        )
+    return row
+
+
+def test(ctx: Context, account: CloudAccount) -> None:
+    """Raise Unprocessable saying what failed when the cloud does not accept the credentials."""
+    try:  # a probe gives up fast: a person is waiting on the answer
+        check_credentials(ClientCache.for_probe(ctx.settings), account)
+    except ProviderError as exc:
+        raise Unprocessable(exc.code, exc.message) from exc
+
+
+def test_stored(ctx: Context, account_id: int, actor: str) -> tuple[bool, str | None]:
+    account = load(ctx, account_id)
+    ctx.clients.forget(account.id)
+    error: str | None = None
+    try:
+        test(ctx, account)
+    except Unprocessable as exc:
+        error = exc.message
+    with transaction(ctx.sessions) as session:
+        row = _row(session, account_id)
+        row.last_tested_at, row.last_test_error = ctx.clock(), error
+        events.record(
+            session,
+            ctx.clock(),
+            actor,
+            "account.tested",
+            ("account", account_id),
+            {"ok": error is None, "error": error},
+        )
+    return error is None, error
+
+
+def delete(ctx: Context, account_id: int, actor: str) -> None:
+    with transaction(ctx.sessions) as session:
+        row = _row(session, account_id)
+        name = row.name
+        session.delete(row)
+        events.record(
+            session, ctx.clock(), actor, "account.deleted", ("account", account_id), {"name": name}
+        )
+    ctx.clients.forget(account_id)
+
+
+def load(ctx: Context, account_id: int) -> CloudAccount:
+    with ctx.sessions() as session:
+        return account_store.to_domain(_row(session, account_id), ctx.box)
+
+
+def load_all(ctx: Context) -> list[CloudAccount]:
+    with ctx.sessions() as session:
+        return [account_store.to_domain(row, ctx.box) for row in account_store.all_rows(session)]
+
+
+def secret_hint(credentials: Credentials) -> str | None:
+    name = HINT_FIELD.get(credentials.method)
+    value = getattr(credentials, name) if name else None
+    return mask(value) if value else None
+
+
+def _unsaved(new: account_store.NewAccount) -> CloudAccount:
+    return CloudAccount(
+        id=0,
+        provider=new.provider,
+        name=new.name,
+        regions=new.regions,
+        credentials=new.credentials,
+        endpoint_url=new.endpoint_url,
+    )
+
+
+def _row(session: Session, account_id: int) -> AccountRow:
+    row = account_store.get(session, account_id)
+    if row is None:
+        raise NotFound("account_not_found", f"no cloud account with id {account_id}")
+    return row

@@ -1,0 +1,85 @@
+"""The app factory: `create_app(settings)` wires routers, errors, auth and background work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from dbsnooze import __version__
+from dbsnooze.api import errors
+from dbsnooze.api.deps import require_token
+from dbsnooze.api.routes import accounts, health, instances, inventory, jobs, metrics
+from dbsnooze.config import Settings
+from dbsnooze.context import Context, build_context
+from dbsnooze.discovery import discover
+from dbsnooze.jobs.worker import Worker, background
+from dbsnooze.scheduler import Periodic
+from dbsnooze.store.db import upgrade
+
+log = logging.getLogger(__name__)
+API_PREFIX = "/api/v1"
+
+
+class InsecureBind(Exception):
+    """Refuse to serve an open API on a non-loopback address."""
+
+
+def check_bind(settings: Settings) -> None:
+    if not settings.is_loopback and settings.api_token is None:
+        raise InsecureBind(
+            f"refusing to listen on {settings.host} without DBSNOOZE_API_TOKEN: "
+            "the API would be open to the network (bind 127.0.0.1 or set a token)"
+        )
+
+
+def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
+    check_bind(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = ctx or build_context(settings)
+        upgrade(context.engine)
+        app.state.ctx = context
+        tasks = _background(context)
+        for task in tasks:
+            task.start()
+        app.state.background = tasks
+        log.info("dbsnooze ready", extra={"store": context.engine.dialect.name})
+        try:
+            yield
+        finally:
+            for task in reversed(tasks):
+                task.stop()
+            if ctx is None:
+                context.close()
+
+    app = FastAPI(
+        title="dbsnooze",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
+    for module in (accounts, instances, inventory, metrics, jobs):
+        api.include_router(module.router)
+    app.include_router(api)
+    return app
+
+
+def _background(ctx: Context) -> list[Periodic | Worker]:
+    """Discovery, the job worker and the collector, each unless settings say not here."""
+    tasks: list[Periodic | Worker] = []
+    if ctx.settings.run_worker:
+        worker, collector = background(ctx, ctx.buckets)
+        ctx.wake_worker = worker.wake
+        tasks += [worker, collector] if ctx.settings.run_collector else [worker]
+    if ctx.settings.run_scheduler:
+        interval = ctx.settings.discovery_interval_seconds
+        tasks.append(Periodic("discovery", interval, lambda: discover(ctx, "scheduler")))
+    return tasks

@@ -1,0 +1,31 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from dbsnooze.api.deps import ContextDep
+from dbsnooze.store.db import current_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(ctx: ContextDep) -> dict[str, Any] | JSONResponse:
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        revision = current_revision(ctx.engine)
+    except Exception as exc:  # the store is down: not ready, and say why without details
+        body = {"status": "unavailable", "store": type(exc).__name__}
+        return JSONResponse(body, status_code=503)
+    return {"status": "ready", "store": ctx.engine.dialect.name, "schema": revision}

@@ -1,0 +1,188 @@
+"""Metrics of one instance (backfill, collect now, latest, history, coverage) and fleet backfill."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from dbsnooze import history
+from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
+from dbsnooze.api.jobs_view import job_url, public
+from dbsnooze.api.schemas import BackfillResult, JobPublic
+from dbsnooze.collect import live
+from dbsnooze.collect.hours import backfill_window
+from dbsnooze.context import Context
+from dbsnooze.domain import Coverage
+from dbsnooze.errors import NotFound, Unprocessable
+from dbsnooze.jobs import backfill
+from dbsnooze.store import instances as instance_store
+from dbsnooze.store import samples
+from dbsnooze.store.tables import InstanceRow, JobRow
+
+router = APIRouter(tags=["metrics"])
+DaysParam = Annotated[str | None, Query(description="whole number of days ≥ 1")]
+WAIT_LIMIT_SECONDS = 600.0
+
+
+def parse_days(raw: str | None, default: int) -> int:
+    """`days` as the seed took it, with a clear 422 for anything but a whole number ≥ 1."""
+    if raw is None or raw == "":
+        return default
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days < 1 or str(days) != raw.strip().lstrip("+"):
+        raise Unprocessable(
+            "invalid_days", f"days must be a whole number of at least 1, not {raw!r}"
+        )
+    return days
+
+
+def _instance(session: SessionDep, instance_id: int) -> InstanceRow:
+    row = instance_store.get(session, instance_id)
+    if row is None:
+        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
+    return row
+
+
+@router.post("/instances/{instance_id}/metrics/backfill", status_code=status.HTTP_202_ACCEPTED)
+def backfill_instance(
+    instance_id: int,
+    ctx: ContextDep,
+    who: ActorDep,
+    response: Response,
+    days: DaysParam = None,
+    force: bool = False,
+    wait: bool = False,
+) -> JobPublic | BackfillResult | JSONResponse:
+    job = backfill.submit_instance(
+        ctx, instance_id, parse_days(days, ctx.settings.backfill_default_days), force, who
+    )
+    ctx.wake_worker()
+    response.headers["Location"] = job_url(job.id)
+    if not wait:
+        return _job_view(ctx, job.id)
+    view = _wait(ctx, job.id)
+    if view.finished_at is None:  # still going: answer as if wait had not been asked
+        return view
+    body = BackfillResult(**view.model_dump(), success=view.state == "succeeded")
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=200, headers={"Location": job_url(job.id)}
+    )
+
+
+def _job_view(ctx: Context, job_id: int) -> JobPublic:
+    with ctx.sessions() as session:
+        job = session.get(JobRow, job_id)
+        assert job is not None
+        return public(session, job)
+
+
+def _wait(ctx: Context, job_id: int) -> JobPublic:
+    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+    view = _job_view(ctx, job_id)
+    while view.finished_at is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        view = _job_view(ctx, job_id)
+    return view
+
+
+@router.post("/metrics/backfill", status_code=status.HTTP_202_ACCEPTED, response_model=None)
+def backfill_fleet(
+    ctx: ContextDep,
+    who: ActorDep,
+    response: Response,
+    days: DaysParam = None,
+    force: bool = False,
+    dry_run: bool = False,
+    account: Annotated[int | None, Query(ge=1)] = None,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    engine: Annotated[str | None, Query(max_length=64)] = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
+) -> JobPublic | JSONResponse:
+    flt = instance_store.InstanceFilter(
+        account_id=account, region=region, engine=engine, status=status_, q=q
+    )
+    how_many = parse_days(days, ctx.settings.backfill_default_days)
+    if dry_run:
+        plan = backfill.dry_run(ctx, flt, how_many, force)
+        return JSONResponse(_jsonable(plan), status_code=200)
+    job = backfill.submit_fleet(ctx, flt, how_many, force, who)
+    ctx.wake_worker()
+    response.headers["Location"] = job_url(job.id)
+    return _job_view(ctx, job.id)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
+
+
+@router.post("/instances/{instance_id}/collect-metrics")
+def collect_now(instance_id: int, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+    row = _instance(session, instance_id)
+    if row.provider != "aws":
+        raise Unprocessable("provider_not_supported", "GCP Cloud SQL collection comes in phase 2")
+    return live.collect(ctx, ctx.buckets, [row.id]).as_dict()
+
+
+@router.get("/instances/{instance_id}/metrics")
+def latest_metrics(instance_id: int, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+    row = _instance(session, instance_id)
+    return history.latest(session, row, list(ctx.settings.metrics))
+
+
+@router.get("/instances/{instance_id}/metrics/history", response_model=None)
+def metrics_history(
+    instance_id: int,
+    ctx: ContextDep,
+    session: SessionDep,
+    range_: Annotated[Literal["24h", "7d", "30d", "90d"] | None, Query(alias="range")] = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    metrics: Annotated[str | None, Query(description="comma-separated metric keys")] = None,
+    format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> dict[str, Any] | PlainTextResponse:
+    row = _instance(session, instance_id)
+    if range_ and (start or end):
+        raise Unprocessable("invalid_range", "give either range or start/end, not both")
+    window = history.window_for(ctx.clock(), range_, start, end)
+    wanted = history.parse_metrics(metrics, ctx.settings.metrics)
+    found = history.history(session, row, wanted, window)
+    if format_ == "csv":
+        name = f"{row.provider_id}-{window.start:%Y%m%dT%H}-{window.end:%Y%m%dT%H}.csv"
+        return PlainTextResponse(
+            found.to_csv(),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return found.as_dict()
+
+
+@router.get("/instances/{instance_id}/metrics/coverage")
+def metrics_coverage(
+    instance_id: int,
+    ctx: ContextDep,
+    session: SessionDep,
+    days: DaysParam = None,
+) -> dict[str, Any]:
+    row = _instance(session, instance_id)
+    how_many = parse_days(days, 7)
+    window = backfill_window(ctx.clock(), min(how_many, 455))
+    states = samples.coverage(session, row.id, list(ctx.settings.metrics), window)
+    hours = [{"hour": h, "state": states.get(h, Coverage.MISSING).value} for h in window]
+    summary: dict[str, int] = {}
+    for item in hours:
+        summary[str(item["state"])] = summary.get(str(item["state"]), 0) + 1
+    return {
+        "instance_id": row.id,
+        "start": window.start,
+        "end": window.end,
+        "summary": summary,
+        "hours": hours,
+    }

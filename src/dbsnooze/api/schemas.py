@@ -1,0 +1,167 @@
+"""API schemas, separate from tables: Create / Public models and list wrappers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from dbsnooze.domain import AuthMethod, Credentials, Provider
+
+T = TypeVar("T")
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DefaultChainAuth(Strict):
+    method: Literal["default"]
+
+
+class ProfileAuth(Strict):
+    method: Literal["profile"]
+    profile: str = Field(min_length=1, max_length=128)
+
+
+class StaticKeysAuth(Strict):
+    method: Literal["static_keys"]
+    access_key_id: SecretStr = Field(min_length=16, max_length=128)
+    secret_access_key: SecretStr = Field(min_length=1, max_length=256)
+    session_token: SecretStr | None = None
+
+
+class AssumeRoleAuth(Strict):
+    method: Literal["assume_role"]
+    role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", max_length=2048)
+    external_id: SecretStr | None = Field(default=None, max_length=1224)
+    source_profile: str | None = Field(default=None, max_length=128)
+
+
+AuthIn = Annotated[
+    DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth,
+    Field(discriminator="method"),
+]
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def to_credentials(
+    auth: DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth,
+) -> Credentials:
+    fields: dict[str, Any] = {}
+    for name, value in auth:
+        if name != "method":
+            fields[name] = _secret(value) if isinstance(value, SecretStr) else value
+    return Credentials(method=AuthMethod(auth.method), **fields)
+
+
+class AccountCreate(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    provider: Provider = Provider.AWS
+    regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(
+        min_length=1, max_length=40
+    )
+    auth: AuthIn
+    endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=512)
+
+    @field_validator("regions")
+    @classmethod
+    def _unique(cls, regions: list[str]) -> list[str]:
+        return list(dict.fromkeys(regions))
+
+
+class AccountPublic(BaseModel):
+    id: int
+    provider: str
+    name: str
+    auth_method: str
+    profile: str | None = None
+    role_arn: str | None = None
+    secret_hint: str | None = None
+    regions: list[str]
+    endpoint_url: str | None
+    instance_count: int = 0
+    created_at: datetime
+    last_tested_at: datetime | None
+    last_test_error: str | None
+
+
+class AccountTestResult(BaseModel):
+    ok: bool
+    error: str | None = None
+
+
+class InstancePublic(BaseModel):
+    id: int
+    account_id: int
+    provider: str
+    region: str
+    name: str
+    arn: str | None
+    engine: str
+    engine_version: str
+    instance_class: str
+    status: str
+    tags: dict[str, Any]
+    cloud_created_at: datetime | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    deleted: bool
+    deleted_at: datetime | None
+
+
+class EventPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject_type: str | None
+    subject_id: str | None
+    detail: dict[str, Any]
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int
+    limit: int
+    offset: int
+
+
+class JobPublic(BaseModel):
+    id: int
+    url: str
+    kind: str
+    instance_id: int | None
+    instance_ids: list[int]
+    parent_id: int | None
+    state: str
+    days_requested: int
+    days: int
+    capped: bool
+    force: bool
+    hours_total: int
+    hours_skipped: int
+    hours_backfilled: int
+    hours_empty: int
+    api_calls: int
+    progress: float
+    errors: list[dict[str, Any]]
+    parts: dict[str, int] | None = None
+    cancel_requested: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class BackfillResult(JobPublic):
+    """`wait=true`: the seed's answer, together with the job's fields."""
+
+    success: bool
+    hours_backfilled: int

@@ -1,0 +1,1 @@
+"""Collection: window arithmetic, batching and throttling shared by live collection and backfill."""

@@ -1,0 +1,60 @@
+"""Which hours to ask the cloud for: final hours, backfill and live windows, contiguous runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from dbsnooze.domain import HOUR, HourRange, floor_hour
+
+# The cloud publishes an hour's last datapoints a few minutes after the hour ends.
+FINAL_DELAY = timedelta(minutes=10)
+HOURS_PER_DAY = 24
+
+
+def last_final_boundary(now: datetime) -> datetime:
+    """Every hour ending at or before this moment is final: its statistics will not change."""
+    return floor_hour(_utc(now) - FINAL_DELAY)
+
+
+def backfill_window(now: datetime, days: int) -> HourRange:
+    """Exactly days*24 final hours, ending where the not-yet-final hours begin."""
+    if days < 1:
+        raise ValueError("a backfill covers at least one day")
+    end = last_final_boundary(now)
+    return HourRange(end - days * HOURS_PER_DAY * HOUR, end)
+
+
+def live_window(now: datetime) -> HourRange:
+    """The hours live collection refreshes: those not yet final, and the current hour."""
+    return HourRange(last_final_boundary(now), floor_hour(_utc(now)) + HOUR)
+
+
+def runs(hours: Iterable[datetime]) -> list[HourRange]:
+    """Hours grouped into contiguous runs, in time order; duplicates count once."""
+    found: list[HourRange] = []
+    for hour in sorted(set(hours)):
+        if found and found[-1].end == hour:
+            found[-1] = HourRange(found[-1].start, hour + HOUR)
+        else:
+            found.append(HourRange(hour, hour + HOUR))
+    return found
+
+
+def missing(window: HourRange, known: set[datetime]) -> list[HourRange]:
+    """The runs of hours in the window that are not known yet."""
+    return runs(hour for hour in window if hour not in known)
+
+
+def split(span: HourRange, max_hours: int) -> list[HourRange]:
+    """The span cut into consecutive pieces of at most max_hours each."""
+    if max_hours < 1:
+        raise ValueError("a piece holds at least one hour")
+    step = max_hours * HOUR
+    starts = (span.start + i * step for i in range(-(-span.hours // max_hours)))
+    return [HourRange(start, min(start + step, span.end)) for start in starts]
+
+
+def _utc(moment: datetime) -> datetime:
+    # A naive moment is taken to be UTC already; an aware one is converted so hours are UTC hours.
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment

@@ -1,0 +1,79 @@
+"""Live collection: the current and not-yet-final hours of every instance, replaced each tick."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbsnooze.collect.hours import FINAL_DELAY
+from dbsnooze.collect.plan import SeriesRequest, plan_data
+from dbsnooze.collect.runner import Fetcher
+from dbsnooze.collect.throttle import Buckets
+from dbsnooze.context import Context
+from dbsnooze.domain import HOUR, HourRange, Source, Target, floor_hour
+from dbsnooze.jobs.targets import live_targets, load_accounts, targets_for
+from dbsnooze.store import samples
+from dbsnooze.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveReport:
+    instances: int
+    asleep: int
+    api_calls: int
+    samples: int
+    window_start: datetime
+    window_end: datetime
+    errors: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def window(now: datetime, interval: timedelta) -> HourRange:
+    """The current hour and every hour that became final since the previous tick."""
+    return HourRange(floor_hour(now - FINAL_DELAY - interval), floor_hour(now) + HOUR)
+
+
+def collect(
+    ctx: Context, buckets: Buckets, instance_ids: Sequence[int] | None = None
+) -> LiveReport:
+    now = ctx.clock()
+    span = window(now, timedelta(seconds=ctx.settings.collect_interval_seconds))
+    with ctx.sessions() as session:
+        targets = (
+            live_targets(session) if instance_ids is None else targets_for(session, instance_ids)
+        )
+        accounts = load_accounts(ctx, session, targets)
+    metrics = ctx.settings.metrics
+    running = [t for t in targets if t.running]
+    requests = [SeriesRequest(t, metric, span) for t in running for metric in metrics]
+    fetcher = Fetcher(ctx, buckets, accounts)
+    results = fetcher.run(plan_data(requests), Source.LIVE, record_empty=False)
+    asleep = [t for t in targets if not t.running]
+    _record_asleep(ctx, asleep, span, now)
+    report = LiveReport(
+        instances=len(running),
+        asleep=len(asleep),
+        api_calls=fetcher.api_calls,
+        samples=sum(len(r.stored) for r in results),
+        window_start=span.start,
+        window_end=span.end,
+        errors=tuple(r.error for r in results if r.error),
+    )
+    log.info("live collection finished", extra=report.as_dict())
+    return report
+
+
+def _record_asleep(ctx: Context, targets: Sequence[Target], span: HourRange, now: datetime) -> None:
+    hours = [hour for hour in span if hour <= now]
+    if not targets or not hours:
+        return
+    with transaction(ctx.sessions) as session:
+        for target in targets:
+            samples.mark_asleep(session, target.instance_id, ctx.settings.metrics, hours, now)

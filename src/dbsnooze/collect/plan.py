@@ -1,0 +1,180 @@
+"""Metric requests into the fewest CloudWatch calls the API limits allow: pure, plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from dbsnooze.collect.hours import split
+from dbsnooze.domain import HourRange, Target
+from dbsnooze.metrics import STATISTICS
+
+PERIOD_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class ApiLimits:
+    """CloudWatch's published limits and price for the two ways of reading hourly statistics."""
+
+    statistics_max_datapoints: int = 1_440  # GetMetricStatistics, per call
+    data_max_queries: int = 500  # GetMetricData, per call
+    data_max_datapoints: int = 100_800  # GetMetricData, per call
+    data_usd_per_1000_metrics: float = 0.01  # GetMetricData, per metric requested
+
+
+LIMITS = ApiLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRequest:
+    """One metric of one instance over a run of hours: what collection wants to know."""
+
+    target: Target
+    metric: str
+    span: HourRange
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticsCall:
+    """One GetMetricStatistics call: every statistic of one series, at most 1,440 hours."""
+
+    target: Target
+    metric: str
+    span: HourRange
+
+
+@dataclass(frozen=True, slots=True)
+class DataQuery:
+    """One MetricDataQuery: GetMetricData takes a single statistic per query."""
+
+    id: str
+    target: Target
+    metric: str
+    stat: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataCall:
+    """One GetMetricData call: one account, region and span; queries map back by id."""
+
+    account_id: int
+    region: str
+    span: HourRange
+    queries: tuple[DataQuery, ...]
+    by_id: dict[str, DataQuery] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_id = {query.id: query for query in self.queries}
+        if len(by_id) != len(self.queries):
+            raise ValueError("query ids are unique within a call")
+        object.__setattr__(self, "by_id", by_id)
+
+    @property
+    def datapoints(self) -> int:
+        return len(self.queries) * self.span.hours
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What fetching a set of requests costs, for a dry run before a large backfill."""
+
+    requests: int
+    statistics_calls: int
+    data_calls: int
+    data_queries: int
+    data_cost_usd: float
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "requests": self.requests,
+            "statistics_calls": self.statistics_calls,
+            "data_calls": self.data_calls,
+            "data_queries": self.data_queries,
+            "data_cost_usd": self.data_cost_usd,
+        }
+
+
+def plan_statistics(
+    requests: Iterable[SeriesRequest], limits: ApiLimits = LIMITS
+) -> list[StatisticsCall]:
+    """One call per series and run, long runs cut at the per-call datapoint limit."""
+    return [
+        StatisticsCall(request.target, request.metric, piece)
+        for request in _ordered(requests)
+        for piece in split(request.span, limits.statistics_max_datapoints)
+    ]
+
+
+def plan_data(requests: Iterable[SeriesRequest], limits: ApiLimits = LIMITS) -> list[DataCall]:
+    """Batched GetMetricData calls, grouped by account, region and span.
+
+    A series' statistics always travel in the same call, so every call can assemble whole hours.
+    """
+    pieces = [
+        SeriesRequest(request.target, request.metric, piece)
+        for request in _ordered(requests)
+        for piece in split(request.span, _max_series_hours(limits))
+    ]
+    pieces.sort(key=_call_key)
+    return [
+        call
+        for (account_id, region, span), group in groupby(pieces, key=_call_key)
+        for call in _batches(account_id, region, span, list(group), limits)
+    ]
+
+
+def estimate(requests: Iterable[SeriesRequest], limits: ApiLimits = LIMITS) -> Estimate:
+    wanted = list(requests)
+    data_calls = plan_data(wanted, limits)
+    data_queries = sum(len(call.queries) for call in data_calls)
+    return Estimate(
+        requests=len(wanted),
+        statistics_calls=len(plan_statistics(wanted, limits)),
+        data_calls=len(data_calls),
+        data_queries=data_queries,
+        data_cost_usd=round(data_queries * limits.data_usd_per_1000_metrics / 1000, 6),
+    )
+
+
+def _ordered(requests: Iterable[SeriesRequest]) -> list[SeriesRequest]:
+    """Distinct non-empty requests in a fixed order, whatever order they came in."""
+    distinct = {request for request in requests if request.span.hours > 0}
+    return sorted(distinct, key=_request_key)
+
+
+def _request_key(request: SeriesRequest) -> tuple[int, str, int, str, HourRange]:
+    target = request.target
+    return (target.account_id, target.region, target.instance_id, request.metric, request.span)
+
+
+def _call_key(request: SeriesRequest) -> tuple[int, str, HourRange]:
+    return (request.target.account_id, request.target.region, request.span)
+
+
+def _max_series_hours(limits: ApiLimits) -> int:
+    return limits.data_max_datapoints // len(STATISTICS)
+
+
+def _series_per_call(span: HourRange, limits: ApiLimits) -> int:
+    by_queries = limits.data_max_queries // len(STATISTICS)
+    by_points = limits.data_max_datapoints // (len(STATISTICS) * span.hours)
+    return max(1, min(by_queries, by_points))
+
+
+def _batches(
+    account_id: int, region: str, span: HourRange, series: list[SeriesRequest], limits: ApiLimits
+) -> list[DataCall]:
+    size = _series_per_call(span, limits)
+    return [
+        DataCall(account_id, region, span, _queries(series[i : i + size]))
+        for i in range(0, len(series), size)
+    ]
+
+
+def _queries(series: list[SeriesRequest]) -> tuple[DataQuery, ...]:
+    pairs = [(request, stat) for request in series for stat in STATISTICS]
+    return tuple(
+        DataQuery(f"q{index}", request.target, request.metric, stat)
+        for index, (request, stat) in enumerate(pairs)
+    )

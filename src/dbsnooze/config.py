@@ -1,0 +1,75 @@
+"""Settings: one pydantic-settings class, read from DBSNOOZE_* variables and an optional file."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+HARD_MAX_BACKFILL_DAYS = 455  # CloudWatch keeps 1-hour statistics for 455 days.
+DEFAULT_METRICS = ("cpu", "connections", "freeable_memory", "read_iops", "write_iops")
+
+
+class Settings(BaseSettings):
+    """Everything dbsnooze can be told. Built once at the edge and passed in, never imported."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DBSNOOZE_", env_file=None, extra="ignore", validate_default=True
+    )
+
+    database_url: str = "sqlite:///./dbsnooze.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    api_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Path("./dbsnooze.key")
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+
+    discovery_interval_seconds: int = Field(default=900, ge=10)
+    collect_interval_seconds: int = Field(default=300, ge=10)
+    metrics: Annotated[tuple[str, ...], NoDecode] = DEFAULT_METRICS
+    retention_days: int = Field(default=90, ge=1)
+    backfill_max_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
+    backfill_default_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
+    auto_backfill: bool = True
+    auto_backfill_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
+    cloud_requests_per_second: float = Field(default=10.0, gt=0)
+    cloud_max_attempts: int = Field(default=8, ge=1)
+    cloud_timeout_seconds: float = Field(default=20.0, gt=0)
+    worker_lease_seconds: int = Field(default=60, ge=5)
+    run_worker: bool = True
+    run_collector: bool = True
+    run_scheduler: bool = True
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _split_metrics(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, an optional KEY=VALUE file, then explicit overrides."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        return Settings(_env_file=config_file, **overrides)
+    return Settings(**overrides)

@@ -1,0 +1,44 @@
+"""The running program's parts, built once at the edge and passed down: no globals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dbsnooze.clock import Clock, utc_now
+from dbsnooze.collect.throttle import Buckets
+from dbsnooze.config import Settings
+from dbsnooze.crypto import SecretBox, secret_box
+from dbsnooze.providers.aws.session import ClientCache
+from dbsnooze.store.db import make_engine, session_factory
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    box: SecretBox
+    clients: ClientCache
+    buckets: Buckets
+    clock: Clock = field(default=utc_now)
+    wake_worker: Callable[[], None] = field(default=lambda: None)  # set when a worker runs
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_context(settings: Settings, clock: Clock = utc_now) -> Context:
+    engine = make_engine(settings.database_url)
+    return Context(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        box=secret_box(settings),
+        clients=ClientCache(settings),
+        buckets=Buckets(settings.cloud_requests_per_second),
+        clock=clock,
+    )

@@ -1,0 +1,1 @@
+"""A local AWS emulator seeded with a realistic RDS fleet, for `dbsnooze demo` and the tests."""

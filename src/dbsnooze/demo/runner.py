@@ -1,0 +1,69 @@
+"""`dbsnooze demo`: emulator up, fleet seeded, account registered, fleet discovered, UI served."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+
+from dbsnooze import accounts as account_service
+from dbsnooze.config import Settings
+from dbsnooze.context import Context, build_context
+from dbsnooze.demo.emulator import Emulator
+from dbsnooze.demo.fleet import REGIONS, seed
+from dbsnooze.discovery import discover
+from dbsnooze.domain import AuthMethod, Credentials, Provider
+from dbsnooze.store.accounts import NewAccount
+from dbsnooze.store.db import upgrade
+
+DEMO_ACCOUNT = "demo"
+# moto accepts any key; these are the emulator's, not anyone's real credentials.
+DEMO_KEYS = Credentials(
+    method=AuthMethod.STATIC_KEYS,
+    access_key_id="AKIADEMOEMULATOR0001",
+    secret_access_key="demo-emulator-secret-not-a-real-key",
+)
+
+
+def register_demo_account(ctx: Context, endpoint_url: str) -> int:
+    new = NewAccount(
+        provider=Provider.AWS,
+        name=DEMO_ACCOUNT,
+        regions=tuple(REGIONS),
+        credentials=DEMO_KEYS,
+        endpoint_url=endpoint_url,
+        secret_hint=account_service.secret_hint(DEMO_KEYS),
+    )
+    return account_service.create(ctx, new, "demo").id
+
+
+def run_demo(
+    settings: Settings,
+    days: int,
+    console: Console,
+    serve: Callable[[Settings, Context], None],
+) -> None:
+    started = time.monotonic()
+    with Emulator() as emulator:
+        endpoint = emulator.endpoint_url
+        console.print(f"AWS emulator (moto) on {endpoint}")
+        ctx = build_context(settings)
+        fleet = seed(endpoint, ctx.clock(), days)
+        console.print(
+            f"seeded {len(fleet.instances)} RDS instances in {len(REGIONS)} regions "
+            f"with {days} days of hourly CloudWatch history "
+            f"({time.monotonic() - started:.1f}s)"
+        )
+        upgrade(ctx.engine)
+        register_demo_account(ctx, endpoint)
+        report = discover(ctx, "demo")
+        console.print(f"discovered {report.totals()['seen']} instances")
+        console.print(
+            f"[bold green]dbsnooze demo[/bold green] on http://{settings.host}:{settings.port} "
+            "(Ctrl-C stops everything)"
+        )
+        try:
+            serve(settings, ctx)
+        finally:
+            ctx.close()

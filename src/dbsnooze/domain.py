@@ -1,0 +1,159 @@
+"""Domain types: what the middle of the program speaks; SDK dicts and ORM rows stop at the edges."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+class Provider(enum.StrEnum):
+    AWS = "aws"
+    GCP = "gcp"
+
+
+class AuthMethod(enum.StrEnum):
+    DEFAULT_CHAIN = "default"
+    PROFILE = "profile"
+    STATIC_KEYS = "static_keys"
+    ASSUME_ROLE = "assume_role"
+    GCP_SERVICE_ACCOUNT = "service_account"
+    GCP_ADC = "adc"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Decrypted secrets and auth parameters for one account. Never logged, never returned."""
+
+    method: AuthMethod
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    role_arn: str | None = None
+    external_id: str | None = field(default=None, repr=False)
+    source_profile: str | None = None
+    service_account_json: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # secrets never end up in a log line or traceback
+        return f"Credentials(method={self.method.value!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class CloudAccount:
+    id: int
+    provider: Provider
+    name: str
+    regions: tuple[str, ...]
+    credentials: Credentials
+    endpoint_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredInstance:
+    """One database instance as the cloud describes it, converted at the provider edge."""
+
+    provider_id: str
+    region: str
+    engine: str
+    engine_version: str
+    instance_class: str
+    status: str
+    tags: dict[str, str]
+    created_at: datetime | None
+    arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionResult:
+    """Outcome of scanning one region of one account: the instances, or why it failed."""
+
+    account_id: int
+    region: str
+    instances: tuple[DiscoveredInstance, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ProviderError(Exception):
+    """A cloud call failed in a way worth telling the user; the message holds no secret."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+HOUR = timedelta(hours=1)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class HourRange:
+    """UTC hours [start, end), both on hour boundaries."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if floor_hour(self.start) != self.start or floor_hour(self.end) != self.end:
+            raise ValueError("an HourRange starts and ends on hour boundaries")
+        if self.end < self.start:
+            raise ValueError("an HourRange ends after it starts")
+
+    @property
+    def hours(self) -> int:
+        return int((self.end - self.start) / HOUR)
+
+    def __iter__(self) -> Iterator[datetime]:
+        return (self.start + i * HOUR for i in range(self.hours))
+
+    def __contains__(self, hour: object) -> bool:
+        return isinstance(hour, datetime) and self.start <= hour < self.end
+
+
+class Source(enum.StrEnum):
+    LIVE = "live"
+    BACKFILL = "backfill"
+    ASLEEP = "asleep"
+
+
+class Coverage(enum.StrEnum):
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    EMPTY = "empty"
+    ASLEEP = "asleep"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An instance as the collectors need it: where to ask, and under which identifier."""
+
+    instance_id: int
+    account_id: int
+    region: str
+    provider_id: str
+    instance_class: str
+    running: bool
+    since: datetime | None = None  # when the cloud created it, if it says
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyStat:
+    """The cloud's statistics for one metric of one instance over one hour."""
+
+    instance_id: int
+    metric: str
+    hour: datetime
+    average: float
+    maximum: float
+    minimum: float
+    sample_count: float

@@ -1,0 +1,1 @@
+"""Persisted background jobs: the queue in the store, the backfill they run, the worker loop."""

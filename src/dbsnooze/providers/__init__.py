@@ -1,0 +1,1 @@
+"""Cloud providers: one package per cloud, each converting SDK answers into domain types."""

@@ -1,0 +1,113 @@
+"""RDS inventory: DescribeDBInstances pages become DiscoveredInstance values at this edge."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore import xform_name
+
+from dbsnooze.domain import CloudAccount, DiscoveredInstance, ProviderError, RegionResult
+from dbsnooze.providers.aws.errors import AWS_ERRORS, credential_secrets, to_provider_error
+from dbsnooze.providers.aws.permissions import action_for
+from dbsnooze.providers.aws.session import ClientCache
+
+logger = logging.getLogger(__name__)
+
+DESCRIBE_PAGE_SIZE = 100  # DescribeDBInstances' MaxRecords ceiling
+PROBE_PAGE_SIZE = 20  # ... and its floor: a credentials test needs no more
+MAX_PARALLEL_REGIONS = 8
+
+
+def list_instances(client: Any, region: str) -> tuple[DiscoveredInstance, ...]:
+    """Every DB instance in the client's region, following Marker through all pages."""
+    paginator = client.get_paginator("describe_db_instances")
+    pages = paginator.paginate(PaginationConfig={"PageSize": DESCRIBE_PAGE_SIZE})
+    return tuple(
+        _to_instance(item, region) for page in pages for item in page.get("DBInstances", [])
+    )
+
+
+def _to_instance(item: dict[str, Any], region: str) -> DiscoveredInstance:
+    return DiscoveredInstance(
+        provider_id=item["DBInstanceIdentifier"],
+        region=region,
+        engine=item.get("Engine", ""),
+        engine_version=item.get("EngineVersion", ""),
+        instance_class=item.get("DBInstanceClass", ""),
+        status=item.get("DBInstanceStatus", "unknown"),
+        tags={tag["Key"]: tag.get("Value", "") for tag in item.get("TagList", [])},
+        created_at=_utc(item.get("InstanceCreateTime")),
+        arn=item.get("DBInstanceArn"),
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def scan_account(cache: ClientCache, account: CloudAccount) -> list[RegionResult]:
+    """One result per configured region; a failed region is an outcome, not a stop."""
+    if not account.regions:
+        return []
+    workers = min(len(account.regions), MAX_PARALLEL_REGIONS)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbsnooze-scan") as pool:
+        return list(pool.map(lambda region: _scan_region(cache, account, region), account.regions))
+
+
+def _scan_region(cache: ClientCache, account: CloudAccount, region: str) -> RegionResult:
+    try:
+        instances = list_instances(cache.client(account, region, "rds"), region)
+    except Exception as exc:  # any failure is this region's outcome, never the others'
+        error = _provider_error(exc, account, region, "rds", "DescribeDBInstances")
+        # The scrubbed message only: a raw traceback could echo a key.
+        logger.warning(
+            "inventory of account %s in %s failed [%s]: %s",
+            account.id,
+            region,
+            error.code,
+            error.message,
+        )
+        return RegionResult(account_id=account.id, region=region, error=error.message)
+    return RegionResult(account_id=account.id, region=region, instances=instances)
+
+
+def check_credentials(cache: ClientCache, account: CloudAccount) -> None:
+    """Raise ProviderError saying what failed, unless the account can list RDS in every region.
+
+    For an account not saved yet, pass ClientCache.for_probe(settings) so a bad endpoint or
+    key fails in seconds.
+    """
+    if not account.regions:
+        raise ProviderError("region_invalid", "the account has no regions to scan")
+    _call(cache, account, account.regions[0], "sts", "GetCallerIdentity")
+    for region in account.regions:
+        _call(cache, account, region, "rds", "DescribeDBInstances", MaxRecords=PROBE_PAGE_SIZE)
+
+
+def _call(
+    cache: ClientCache,
+    account: CloudAccount,
+    region: str,
+    service: str,
+    operation: str,
+    **params: Any,
+) -> Any:
+    try:
+        client = cache.client(account, region, service)
+        return getattr(client, xform_name(operation))(**params)
+    except AWS_ERRORS as exc:
+        raise _provider_error(exc, account, region, service, operation) from None
+
+
+def _provider_error(
+    exc: Exception, account: CloudAccount, region: str, service: str, operation: str
+) -> ProviderError:
+    return to_provider_error(
+        exc,
+        action=action_for(service, operation),
+        region=region,
+        secrets=credential_secrets(account.credentials),
+    )

@@ -1,0 +1,87 @@
+"""Every AWS call dbsnooze makes and the IAM action it needs: least privilege as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """One AWS API operation dbsnooze calls, and why."""
+
+    service: str  # boto3 client name
+    operation: str  # botocore operation name
+    action: str  # IAM action
+    purpose: str
+    needs_permission: bool = True
+    on_source_identity: bool = False  # granted to the identity that assumes the role
+
+
+CALL_SITES: tuple[CallSite, ...] = (
+    CallSite(
+        "sts",
+        "GetCallerIdentity",
+        "sts:GetCallerIdentity",
+        "test that the credentials work; AWS allows it for every identity, no policy needed",
+        needs_permission=False,
+    ),
+    CallSite(
+        "sts",
+        "AssumeRole",
+        "sts:AssumeRole",
+        "assume the account's role (only with the assume-role auth method)",
+        on_source_identity=True,
+    ),
+    CallSite("rds", "DescribeDBInstances", "rds:DescribeDBInstances", "inventory every region"),
+    CallSite(
+        "cloudwatch",
+        "GetMetricStatistics",
+        "cloudwatch:GetMetricStatistics",
+        "hourly statistics for one instance and metric",
+    ),
+    CallSite(
+        "cloudwatch",
+        "GetMetricData",
+        "cloudwatch:GetMetricData",
+        "hourly statistics for many instances in batched calls",
+    ),
+)
+
+_BY_OPERATION: dict[tuple[str, str], CallSite] = {
+    (site.service, site.operation): site for site in CALL_SITES
+}
+
+
+def action_for(service: str, operation: str) -> str:
+    """The IAM action behind a boto3 call, e.g. ("rds", "DescribeDBInstances")."""
+    site = _BY_OPERATION.get((service, operation))
+    return site.action if site is not None else f"{service}:{operation}"
+
+
+def required_actions(*, on_source_identity: bool = False) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            site.action
+            for site in CALL_SITES
+            if site.needs_permission and site.on_source_identity == on_source_identity
+        )
+    )
+
+
+def least_privilege_policy(*, include_assume_role: bool = False) -> dict[str, Any]:
+    """The IAM policy document dbsnooze needs; read-only, every action listed in CALL_SITES.
+
+    With include_assume_role the document also lets the source identity assume a role; put that
+    statement on the user or role that holds the base credentials, the rest on the assumed role.
+    """
+    statements: list[dict[str, Any]] = [_statement("DbsnoozeRead", required_actions())]
+    if include_assume_role:
+        source_actions = required_actions(on_source_identity=True)
+        statements.append(_statement("DbsnoozeAssumeRole", source_actions))
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _statement(sid: str, actions: tuple[str, ...]) -> dict[str, Any]:
+    # RDS Describe* and CloudWatch metric reads do not support resource-level scoping.
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": "*"}

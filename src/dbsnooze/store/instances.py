@@ -1,0 +1,161 @@
+"""Queries on database instances: the discovery upsert and the filtered listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from dbsnooze.domain import DiscoveredInstance
+from dbsnooze.store.tables import InstanceRow
+
+DELETED = "deleted"
+
+
+@dataclass(slots=True)
+class SyncCounts:
+    seen: int = 0
+    updated: int = 0
+    deleted: int = 0
+    new_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceFilter:
+    provider: str | None = None
+    account_id: int | None = None
+    region: str | None = None
+    status: str | None = None
+    engine: str | None = None
+    q: str | None = None
+    include_deleted: bool = False
+
+
+SORTABLE = {
+    "name": InstanceRow.provider_id,
+    "status": InstanceRow.status,
+    "engine": InstanceRow.engine,
+    "class": InstanceRow.instance_class,
+    "region": InstanceRow.region,
+    "account": InstanceRow.account_id,
+    "first_seen": InstanceRow.first_seen_at,
+}
+
+
+def sync_region(
+    session: Session,
+    account: tuple[int, str],
+    region: str,
+    found: Iterable[DiscoveredInstance],
+    now: datetime,
+) -> SyncCounts:
+    """Make the stored instances of one account and region match what the cloud listed."""
+    account_id, provider = account
+    existing = {
+        row.provider_id: row
+        for row in session.scalars(
+            select(InstanceRow).where(
+                InstanceRow.account_id == account_id, InstanceRow.region == region
+            )
+        )
+    }
+    counts = SyncCounts()
+    fresh: list[InstanceRow] = []
+    for item in found:
+        counts.seen += 1
+        row = existing.pop(item.provider_id, None)
+        if row is None:
+            fresh.append(_new_row(account_id, provider, item, now))
+        elif _apply(row, item, now):
+            counts.updated += 1
+    for row in existing.values():
+        if row.deleted_at is None:
+            row.deleted_at, row.status = now, DELETED
+            counts.deleted += 1
+    session.add_all(fresh)
+    session.flush()
+    counts.new_ids = [row.id for row in fresh]
+    return counts
+
+
+def _new_row(
+    account_id: int, provider: str, item: DiscoveredInstance, now: datetime
+) -> InstanceRow:
+    return InstanceRow(
+        account_id=account_id,
+        provider=provider,
+        region=item.region,
+        provider_id=item.provider_id,
+        arn=item.arn,
+        engine=item.engine,
+        engine_version=item.engine_version,
+        instance_class=item.instance_class,
+        status=item.status,
+        tags=dict(item.tags),
+        cloud_created_at=item.created_at,
+        first_seen_at=now,
+        last_seen_at=now,
+        deleted_at=None,
+    )
+
+
+def _apply(row: InstanceRow, item: DiscoveredInstance, now: datetime) -> bool:
+    """Copy what the cloud says onto a stored row; True when anything but last_seen changed."""
+    values: dict[str, Any] = {
+        "arn": item.arn,
+        "engine": item.engine,
+        "engine_version": item.engine_version,
+        "instance_class": item.instance_class,
+        "status": item.status,
+        "tags": dict(item.tags),
+        "cloud_created_at": item.created_at,
+        "deleted_at": None,
+    }
+    changed = any(getattr(row, key) != value for key, value in values.items())
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.last_seen_at = now
+    return changed
+
+
+def get(session: Session, instance_id: int) -> InstanceRow | None:
+    return session.get(InstanceRow, instance_id)
+
+
+def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
+    query = select(InstanceRow)
+    exact = {
+        InstanceRow.provider: flt.provider,
+        InstanceRow.account_id: flt.account_id,
+        InstanceRow.region: flt.region,
+        InstanceRow.status: flt.status,
+        InstanceRow.engine: flt.engine,
+    }
+    for column, value in exact.items():
+        if value is not None:
+            query = query.where(column == value)
+    if flt.q:
+        query = query.where(InstanceRow.provider_id.ilike(f"%{_escape_like(flt.q)}%", escape="\\"))
+    if not flt.include_deleted and flt.status != DELETED:
+        query = query.where(InstanceRow.deleted_at.is_(None))
+    return query
+
+
+def page(
+    session: Session, flt: InstanceFilter, limit: int, offset: int, sort: str = "name"
+) -> tuple[list[InstanceRow], int]:
+    query = filtered(flt)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    descending = sort.startswith("-")
+    column = SORTABLE[sort.lstrip("-")]
+    order = column.desc() if descending else column.asc()
+    rows = session.scalars(query.order_by(order, InstanceRow.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,214 @@
+"""Accounts, discovery, instances and events through the HTTP API, against moto over HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from apihelp import KEY_ID, SECRET, create_db, static_account
+from fastapi.testclient import TestClient
+
+from dbsnooze.demo.emulator import Emulator
+
+
+def test_account_lifecycle_never_reveals_the_secret(
+    api: TestClient, moto: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="dbsnooze")
+    answers = []
+    created = api.post("/api/v1/cloud-accounts", json=static_account(moto))
+    assert created.status_code == 201, created.text
+    account = created.json()
+    assert created.headers["location"] == f"/api/v1/cloud-accounts/{account['id']}"
+    assert account["secret_hint"] == "AKIA…MPLE"
+    answers.append(created.text)
+    answers.append(api.get("/api/v1/cloud-accounts").text)
+    answers.append(api.get(f"/api/v1/cloud-accounts/{account['id']}").text)
+    answers.append(api.post(f"/api/v1/cloud-accounts/{account['id']}/test").text)
+    answers.append(api.get("/api/v1/events").text)
+    assert json.loads(answers[3]) == {"ok": True, "error": None}
+    for text in [*answers, caplog.text]:
+        assert SECRET not in text
+        assert KEY_ID not in text
+    assert api.delete(f"/api/v1/cloud-accounts/{account['id']}").status_code == 204
+    assert api.get(f"/api/v1/cloud-accounts/{account['id']}").status_code == 404
+
+
+def test_secret_is_encrypted_at_rest(api: TestClient, moto: Emulator, ctx: object) -> None:
+    from sqlalchemy import text
+
+    from dbsnooze.context import Context
+
+    assert isinstance(ctx, Context)
+    api.post("/api/v1/cloud-accounts", json=static_account(moto))
+    with ctx.engine.connect() as conn:
+        dump = " ".join(str(row) for row in conn.execute(text("SELECT * FROM cloud_accounts")))
+    assert SECRET not in dump
+    assert KEY_ID not in dump
+
+
+def test_duplicate_account_name_is_a_conflict(api: TestClient, moto: Emulator) -> None:
+    assert api.post("/api/v1/cloud-accounts", json=static_account(moto)).status_code == 201
+    again = api.post("/api/v1/cloud-accounts", json=static_account(moto))
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "account_exists"
+
+
+def test_unreachable_endpoint_is_rejected_before_saving(api: TestClient) -> None:
+    body = static_account(_Closed(), name="nowhere")
+    answer = api.post("/api/v1/cloud-accounts", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "endpoint_unreachable"
+    assert api.get("/api/v1/cloud-accounts").json()["count"] == 0
+
+
+class _Closed:
+    endpoint_url = "http://127.0.0.1:9"  # discard port: nothing listens there
+
+
+def test_gcp_accounts_are_not_supported_yet(api: TestClient, moto: Emulator) -> None:
+    answer = api.post("/api/v1/cloud-accounts", json=static_account(moto, provider="gcp"))
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "provider_not_supported"
+
+
+def test_discovery_lists_regions_marks_deleted_and_filters(api: TestClient, moto: Emulator) -> None:
+    for name in ("orders-prod", "billing-staging", "dev-alice"):
+        create_db(moto, "us-east-1", name)
+    create_db(moto, "eu-west-1", "eu-reporting", Engine="mysql", DBInstanceClass="db.r6g.large")
+    moto.client("rds", "us-east-1").stop_db_instance(DBInstanceIdentifier="dev-alice")
+    account = api.post("/api/v1/cloud-accounts", json=static_account(moto)).json()
+
+    report = api.post("/api/v1/discover").json()
+    assert report["totals"]["seen"] == 4
+    assert report["totals"]["new"] == 4
+    assert report["totals"]["errors"] == []
+    listing = api.get("/api/v1/instances").json()
+    assert listing["count"] == 4
+    assert {i["region"] for i in listing["data"]} == {"us-east-1", "eu-west-1"}
+    stopped = api.get("/api/v1/instances", params={"status": "stopped"}).json()["data"]
+    assert [i["name"] for i in stopped] == ["dev-alice"]
+    assert api.get("/api/v1/instances", params={"engine": "mysql"}).json()["count"] == 1
+    assert api.get("/api/v1/instances", params={"q": "PROD"}).json()["data"][0]["name"] == (
+        "orders-prod"
+    )
+    assert api.get("/api/v1/instances", params={"region": "eu-west-1"}).json()["count"] == 1
+    assert api.get("/api/v1/instances", params={"account": account["id"]}).json()["count"] == 4
+    page = api.get("/api/v1/instances", params={"limit": 2, "offset": 2, "sort": "-name"}).json()
+    assert [i["name"] for i in page["data"]] == ["dev-alice", "billing-staging"]
+
+    moto.client("rds", "us-east-1").delete_db_instance(
+        DBInstanceIdentifier="billing-staging", SkipFinalSnapshot=True
+    )
+    assert api.post("/api/v1/discover").json()["totals"]["deleted"] == 1
+    assert api.get("/api/v1/instances").json()["count"] == 3
+    kept = api.get("/api/v1/instances", params={"include_deleted": True}).json()["data"]
+    gone = next(i for i in kept if i["name"] == "billing-staging")
+    assert gone["deleted"] is True
+    assert api.get(f"/api/v1/instances/{gone['id']}").json()["deleted"] is True
+
+    actions = [e["action"] for e in api.get("/api/v1/events").json()["data"]]
+    assert actions.count("discovery.run") == 2
+    assert "account.created" in actions
+
+
+def test_a_failing_region_does_not_stop_the_others(api: TestClient, moto: Emulator) -> None:
+    create_db(moto, "us-east-1", "orders-prod")
+    good = api.post("/api/v1/cloud-accounts", json=static_account(moto, regions=["us-east-1"]))
+    assert good.status_code == 201
+    from dbsnooze.context import Context
+
+    ctx = api.app.state.ctx  # type: ignore[attr-defined]
+    assert isinstance(ctx, Context)
+    _add_unreachable_account(ctx)
+    report = api.post("/api/v1/discover").json()
+    assert report["totals"]["seen"] == 1
+    assert len(report["totals"]["errors"]) == 1
+    assert report["totals"]["errors"][0]["account"] == "broken"
+
+
+def _add_unreachable_account(ctx: object) -> None:
+    """An account whose endpoint went away after it was saved."""
+    from dbsnooze.context import Context
+    from dbsnooze.domain import AuthMethod, Credentials, Provider
+    from dbsnooze.store import accounts
+    from dbsnooze.store.db import transaction
+
+    assert isinstance(ctx, Context)
+    new = accounts.NewAccount(
+        provider=Provider.AWS,
+        name="broken",
+        regions=("us-west-2",),
+        credentials=Credentials(
+            AuthMethod.STATIC_KEYS, access_key_id=KEY_ID, secret_access_key="x"
+        ),
+        endpoint_url="http://127.0.0.1:9",
+        secret_hint=None,
+    )
+    with transaction(ctx.sessions) as session:
+        accounts.add(session, ctx.box, new, ctx.clock())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/api/v1/instances/999", 404, "instance_not_found"),
+        ("get", "/api/v1/cloud-accounts/999", 404, "account_not_found"),
+        ("delete", "/api/v1/cloud-accounts/999", 404, "account_not_found"),
+        ("post", "/api/v1/cloud-accounts/999/test", 404, "account_not_found"),
+        ("post", "/api/v1/discover?account=999", 404, "account_not_found"),
+        ("get", "/api/v1/instances/abc", 422, "validation_error"),
+        ("get", "/api/v1/instances?limit=0", 422, "validation_error"),
+        ("get", "/api/v1/instances?sort=bogus", 422, "validation_error"),
+        ("get", "/api/v1/nothing-here", 404, "not_found"),
+        ("put", "/api/v1/instances", 405, "method_not_allowed"),
+    ],
+)
+def test_bad_requests_get_json_errors(
+    api: TestClient, method: str, path: str, status: int, code: str
+) -> None:
+    answer = api.request(method.upper(), path)
+    assert answer.status_code == status
+    assert answer.json()["error"]["code"] == code
+    assert answer.json()["error"]["message"]
+
+
+DEFAULT = {"method": "default"}
+BAD_BODIES = [
+    ("{not json", 400, "malformed_json"),
+    (json.dumps({"name": 5, "regions": "us-east-1", "auth": {}}), 422, "validation_error"),
+    (json.dumps({"name": "x", "regions": ["mars-1"], "auth": DEFAULT}), 422, "validation_error"),
+    (
+        json.dumps({"name": "x", "regions": ["us-east-1"], "auth": {"method": "telepathy"}}),
+        422,
+        "validation_error",
+    ),
+    (json.dumps({"name": "x", "regions": [], "auth": DEFAULT}), 422, "validation_error"),
+    (
+        json.dumps({"name": "x", "regions": ["us-east-1"], "auth": DEFAULT, "extra": 1}),
+        422,
+        "validation_error",
+    ),
+    ("[]", 422, "validation_error"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "code"), BAD_BODIES)
+def test_bad_account_bodies_change_nothing(
+    api: TestClient, body: str, status: int, code: str
+) -> None:
+    answer = api.post(
+        "/api/v1/cloud-accounts", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["code"] == code
+    assert api.get("/api/v1/cloud-accounts").json()["count"] == 0
+
+
+def test_validation_errors_never_echo_a_secret(api: TestClient) -> None:
+    body = {"name": "x", "regions": ["us-east-1"], "auth": {"method": "static_keys",
+            "access_key_id": KEY_ID, "secret_access_key": SECRET, "bogus": 1}}  # fmt: skip
+    answer = api.post("/api/v1/cloud-accounts", json=body)
+    assert answer.status_code == 422
+    assert SECRET not in answer.text

@@ -1,0 +1,104 @@
+"""Shared fixtures: a real moto server over HTTP, and stores on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dbsnooze.config import Settings
+from dbsnooze.context import Context, build_context
+from dbsnooze.demo.emulator import Emulator
+from dbsnooze.store.db import upgrade
+
+PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing a test does may read the developer's own AWS configuration or keys."""
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("DBSNOOZE_") and name != "DBSNOOZE_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture()
+def moto(emulator: Emulator) -> Emulator:
+    """The shared emulator, emptied before each test."""
+    emulator.reset()
+    return emulator
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("DBSNOOZE_TEST_POSTGRES_URL is not set")
+    yield from _postgres_schema(PG_URL)
+
+
+def _postgres_schema(base_url: str) -> Iterator[str]:
+    """A throwaway schema per test, so tests never see each other's rows."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in base_url else "?"
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+class FrozenClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture()
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 18, 14, 23, tzinfo=UTC))
+
+
+@pytest.fixture()
+def settings(store_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=store_url,
+        secret_key_file=tmp_path / "dbsnooze.key",
+        run_scheduler=False,
+        run_collector=False,
+        cloud_max_attempts=3,
+        cloud_timeout_seconds=5,
+    )
+
+
+@pytest.fixture()
+def ctx(settings: Settings) -> Iterator[Context]:
+    context = build_context(settings)
+    upgrade(context.engine)
+    yield context
+    context.close()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+
+from dbsnooze.providers.aws.permissions import (
+    CALL_SITES,
+    action_for,
+    least_privilege_policy,
+    required_actions,
+)
+
+
+def test_every_call_site_is_a_service_action() -> None:
+    for site in CALL_SITES:
+        assert site.action == f"{site.service}:{site.operation}"
+
+
+def test_action_for_known_and_unknown_operations() -> None:
+    assert action_for("rds", "DescribeDBInstances") == "rds:DescribeDBInstances"
+    assert action_for("rds", "StopDBInstance") == "rds:StopDBInstance"
+
+
+def test_policy_lists_read_actions_and_skips_get_caller_identity() -> None:
+    policy = least_privilege_policy()
+
+    assert policy["Version"] == "2012-10-17"
+    [statement] = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == [
+        "cloudwatch:GetMetricData",
+        "cloudwatch:GetMetricStatistics",
+        "rds:DescribeDBInstances",
+    ]
+    assert "sts:GetCallerIdentity" not in json.dumps(policy)
+
+
+def test_policy_for_role_users_adds_assume_role_for_the_source_identity() -> None:
+    policy = least_privilege_policy(include_assume_role=True)
+
+    assert [statement["Sid"] for statement in policy["Statement"]] == [
+        "DbsnoozeRead",
+        "DbsnoozeAssumeRole",
+    ]
+    assert policy["Statement"][1]["Action"] == ["sts:AssumeRole"]
+    assert required_actions(on_source_identity=True) == ("sts:AssumeRole",)
