@@ -101,6 +101,8 @@ def demo(
         database_url=f"sqlite:///{data_dir / 'dbsnooze.db'}",
         secret_key_file=data_dir / "dbsnooze.key",
         log_format="text",
+        backfill_max_days=days,
+        auto_backfill_days=days,
     )
     run_demo(settings, days, console, _serve)
 

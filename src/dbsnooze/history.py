@@ -95,7 +95,7 @@ class History:
         columns = list(self.series)
         writer.writerow(["hour", "coverage", *columns])
         for i, hour in enumerate(self.window):
-            values = ["" if self.series[c][i] is None else self.series[c][i] for c in columns]
+            values = [_csv_number(self.series[c][i]) for c in columns]
             writer.writerow([hour.isoformat(), self.coverage[i], *values])
         return out.getvalue()
 
@@ -142,3 +142,7 @@ def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, 
             "unit": "Percent",
         }
     return {"instance_id": row.id, "metrics": values}
+
+
+def _csv_number(value: float | None) -> str:
+    return "" if value is None else repr(round(value, 6))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
@@ -64,6 +65,12 @@ def test_live_window_includes_a_previous_hour_not_yet_final() -> None:
     assert live_window(at(14, 5)) == HourRange(at(13), at(15))
 
 
+def test_live_window_refetches_an_hour_that_turned_final_since_the_last_tick() -> None:
+    five_minutes = timedelta(minutes=5)
+    assert live_window(at(14, 12), five_minutes) == HourRange(at(13), at(15))
+    assert live_window(at(14, 16), five_minutes) == HourRange(at(14), at(15))
+
+
 @pytest.mark.parametrize("minute", range(0, 60, 5))
 def test_backfill_and_live_windows_meet_without_gap_or_overlap(minute: int) -> None:
     now = at(9, minute)
@@ -111,7 +118,7 @@ def test_split_cuts_consecutive_pieces() -> None:
     pieces = split(span, 1440)
     assert [piece.hours for piece in pieces] == [1440, 1440, 120]
     assert pieces[0].start == span.start and pieces[-1].end == span.end
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.end == b.start for a, b in pairwise(pieces))
 
 
 def test_split_exact_multiple_and_empty() -> None:

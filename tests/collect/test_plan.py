@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -59,7 +60,7 @@ def test_statistics_calls_split_long_runs_at_1440_hours() -> None:
     assert len(calls) == math.ceil(455 * 24 / 1440)
     assert all(call.span.hours <= 1440 for call in calls)
     assert calls[0].span.start == days(455).start and calls[-1].span.end == END
-    assert all(a.span.end == b.span.start for a, b in zip(calls, calls[1:], strict=False))
+    assert all(a.span.end == b.span.start for a, b in pairwise(calls))
 
 
 def test_statistics_skip_empty_runs_and_duplicates() -> None:

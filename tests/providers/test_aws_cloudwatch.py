@@ -5,9 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import socket
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,8 +34,8 @@ from dbsnooze.domain import (
     Credentials,
     HourlyStat,
     HourRange,
-    ProviderError,
     Provider,
+    ProviderError,
     Target,
 )
 from dbsnooze.metrics import DIMENSION, METRICS, NAMESPACE
@@ -61,10 +62,15 @@ def expected(instance_id: int, metric: str, hour: datetime) -> HourlyStat:
     return HourlyStat(instance_id, metric, hour, average, average + 2.5, average - 1.0, 60.0)
 
 
-def put(emulator: Emulator, stats: Iterable[HourlyStat], targets: dict[int, Target]) -> None:
+@pytest.fixture(scope="module")
+def cloudwatch(emulator: Emulator) -> Any:
+    """A client straight to moto, for arranging data (the `moto` fixture empties it per test)."""
+    return emulator.client("cloudwatch", REGION)
+
+
+def put(client: Any, stats: Iterable[HourlyStat], targets: dict[int, Target]) -> None:
     """Hourly statistic sets, timestamped on the hour as CloudWatch reports RDS hours."""
     data = [_datum(stat, targets[stat.instance_id]) for stat in stats]
-    client = emulator.client("cloudwatch", REGION)
     for i in range(0, len(data), 500):
         client.put_metric_data(Namespace=NAMESPACE, MetricData=data[i : i + 500])
 
@@ -93,10 +99,10 @@ def truth(targets: Iterable[Target], metrics: Iterable[str], span: HourRange) ->
 
 
 def seed(
-    emulator: Emulator, targets: list[Target], metrics: Iterable[str], span: HourRange
+    client: Any, targets: list[Target], metrics: Iterable[str], span: HourRange
 ) -> list[HourlyStat]:
     stats = truth(targets, metrics, span)
-    put(emulator, stats, {t.instance_id: t for t in targets})
+    put(client, stats, {t.instance_id: t for t in targets})
     return stats
 
 
@@ -136,11 +142,11 @@ def bucket_of(source: CloudWatchSource) -> CountingBucket:
 # --- happy paths ----------------------------------------------------------------------------
 
 
-def test_statistics_return_exactly_the_put_numbers(moto: Emulator) -> None:
+def test_statistics_return_exactly_the_put_numbers(moto: Emulator, cloudwatch: Any) -> None:
     span = HourRange(START, START + 6 * HOUR)
-    stats = seed(moto, [target(1)], ["cpu"], span)
+    stats = seed(cloudwatch, [target(1)], ["cpu"], span)
     outside = [expected(1, "cpu", START - HOUR), expected(1, "cpu", span.end)]
-    put(moto, outside, {1: target(1)})
+    put(cloudwatch, outside, {1: target(1)})
     source, _ = make_source(moto.endpoint_url)
 
     found = source.statistics(StatisticsCall(target(1), "cpu", span))
@@ -150,9 +156,9 @@ def test_statistics_return_exactly_the_put_numbers(moto: Emulator) -> None:
     assert bucket_of(source).taken == 1
 
 
-def test_statistics_keep_instances_and_metrics_apart(moto: Emulator) -> None:
+def test_statistics_keep_instances_and_metrics_apart(moto: Emulator, cloudwatch: Any) -> None:
     span = HourRange(START, START + 3 * HOUR)
-    seed(moto, [target(1), target(2)], ["cpu", "connections"], span)
+    seed(cloudwatch, [target(1), target(2)], ["cpu", "connections"], span)
     source, _ = make_source(moto.endpoint_url)
 
     found = source.statistics(StatisticsCall(target(2), "connections", span))
@@ -160,15 +166,17 @@ def test_statistics_keep_instances_and_metrics_apart(moto: Emulator) -> None:
     assert found == truth([target(2)], ["connections"], span)
 
 
-def test_statistics_of_an_hour_with_no_data_is_an_empty_answer(moto: Emulator) -> None:
+def test_statistics_of_an_hour_with_no_data_is_an_empty_answer(
+    moto: Emulator, cloudwatch: Any
+) -> None:
     source, _ = make_source(moto.endpoint_url)
     assert source.statistics(StatisticsCall(target(1), "cpu", HourRange(START, START + HOUR))) == []
     assert source.api_calls == 1
 
 
-def test_instance_week_all_metrics_in_five_calls(moto: Emulator) -> None:
+def test_instance_week_all_metrics_in_five_calls(moto: Emulator, cloudwatch: Any) -> None:
     week = HourRange(START, START + 7 * 24 * HOUR)
-    stats = seed(moto, [target(1)], ALL_METRICS, week)
+    stats = seed(cloudwatch, [target(1)], ALL_METRICS, week)
     source, _ = make_source(moto.endpoint_url)
 
     calls = plan_statistics(SeriesRequest(target(1), metric, week) for metric in ALL_METRICS)
@@ -179,11 +187,11 @@ def test_instance_week_all_metrics_in_five_calls(moto: Emulator) -> None:
     assert ordered(found) == ordered(stats)
 
 
-def test_data_returns_exactly_the_put_numbers(moto: Emulator) -> None:
+def test_data_returns_exactly_the_put_numbers(moto: Emulator, cloudwatch: Any) -> None:
     span = HourRange(START, START + 48 * HOUR)
     targets = [target(1), target(2)]
-    stats = seed(moto, targets, ["cpu", "write_iops"], span)
-    put(moto, [expected(1, "cpu", span.end)], {1: target(1)})  # outside: ignored
+    stats = seed(cloudwatch, targets, ["cpu", "write_iops"], span)
+    put(cloudwatch, [expected(1, "cpu", span.end)], {1: target(1)})  # outside: ignored
     source, _ = make_source(moto.endpoint_url)
 
     (call,) = plan_data(SeriesRequest(t, m, span) for t in targets for m in ["cpu", "write_iops"])
@@ -193,11 +201,11 @@ def test_data_returns_exactly_the_put_numbers(moto: Emulator) -> None:
     assert source.api_calls == 1
 
 
-def test_fleet_data_in_ceil_queries_over_500_calls(moto: Emulator) -> None:
+def test_fleet_data_in_ceil_queries_over_500_calls(moto: Emulator, cloudwatch: Any) -> None:
     # moto's GetMetricData is slow per datapoint in the window: a short span keeps this quick.
     span = HourRange(START, START + 2 * HOUR)
     targets = [target(i) for i in range(1, 27)]
-    stats = seed(moto, targets, ALL_METRICS, span)
+    stats = seed(cloudwatch, targets, ALL_METRICS, span)
     source, _ = make_source(moto.endpoint_url)
 
     calls = plan_data(SeriesRequest(t, m, span) for t in targets for m in ALL_METRICS)
@@ -251,9 +259,9 @@ def one_call(span: HourRange, metrics: Iterable[str] = ("cpu",)) -> DataCall:
     return call
 
 
-def test_data_follows_next_token_taking_a_token_per_page(moto: Emulator) -> None:
+def test_data_follows_next_token_taking_a_token_per_page(moto: Emulator, cloudwatch: Any) -> None:
     span = HourRange(START, START + 10 * HOUR)
-    stats = seed(moto, [target(1)], ["cpu", "read_iops"], span)
+    stats = seed(cloudwatch, [target(1)], ["cpu", "read_iops"], span)
     source, client = make_source(moto.endpoint_url)
     sent = page_in_two(client, first_page_hours=4)
 
@@ -265,9 +273,11 @@ def test_data_follows_next_token_taking_a_token_per_page(moto: Emulator) -> None
     assert found == ordered(stats)
 
 
-def test_an_hour_missing_a_statistic_is_dropped_not_invented(moto: Emulator) -> None:
+def test_an_hour_missing_a_statistic_is_dropped_not_invented(
+    moto: Emulator, cloudwatch: Any
+) -> None:
     span = HourRange(START, START + 4 * HOUR)
-    stats = seed(moto, [target(1)], ["cpu"], span)
+    stats = seed(cloudwatch, [target(1)], ["cpu"], span)
     source, client = make_source(moto.endpoint_url)
     call = one_call(span)
     maximum = next(q.id for q in call.queries if q.stat == "Maximum")
@@ -281,9 +291,9 @@ def test_an_hour_missing_a_statistic_is_dropped_not_invented(moto: Emulator) -> 
     assert source.data(call) == [s for s in stats if s.hour != START + 2 * HOUR]
 
 
-def test_a_forbidden_query_is_an_error_not_an_empty_answer(moto: Emulator) -> None:
+def test_a_forbidden_query_is_an_error_not_an_empty_answer(moto: Emulator, cloudwatch: Any) -> None:
     span = HourRange(START, START + 2 * HOUR)
-    seed(moto, [target(1)], ["cpu"], span)
+    seed(cloudwatch, [target(1)], ["cpu"], span)
     source, client = make_source(moto.endpoint_url)
 
     def forbid(result: dict[str, Any]) -> None:
@@ -296,6 +306,24 @@ def test_a_forbidden_query_is_an_error_not_an_empty_answer(moto: Emulator) -> No
     assert caught.value.code == "access_denied"
     assert "cloudwatch:GetMetricData" in caught.value.message
     assert "db-1" in caught.value.message
+
+
+def test_a_next_token_that_never_changes_is_an_error_not_a_loop(
+    moto: Emulator, cloudwatch: Any
+) -> None:
+    span = HourRange(START, START + 2 * HOUR)
+    seed(cloudwatch, [target(1)], ["cpu"], span)
+    source, client = make_source(moto.endpoint_url)
+
+    def stuck(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["NextToken"] = "same"
+
+    client.meta.events.register("after-call.cloudwatch.GetMetricData", stuck)
+
+    with pytest.raises(ProviderError) as caught:
+        source.data(one_call(span))
+    assert caught.value.code == "cloud_error"
+    assert source.api_calls == 2
 
 
 # --- fault injection: a proxy in front of moto ----------------------------------------------
@@ -339,13 +367,16 @@ class FaultProxy:
     """Loopback HTTP proxy to moto answering the first requests with the faults it is given."""
 
     def __init__(self, upstream: str, faults: Iterable[str]) -> None:
-        self.upstream = urlsplit(upstream)
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.faults = list(faults)  # "throttle", or an HTTP status such as "503"
         self.requests = 0
         self.served_faults = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -370,7 +401,7 @@ class FaultProxy:
             return self.faults.pop(0)
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        conn = http.client.HTTPConnection(*self.upstream, timeout=30)
         try:
             conn.request(method, path, body=body, headers=headers)
             answer = conn.getresponse()
@@ -434,10 +465,10 @@ def proxy_to(moto: Emulator) -> Iterator[Any]:
     ],
 )
 def test_statistics_survive_faults_through_botocore_retries(
-    moto: Emulator, proxy_to: Any, faults: tuple[str, ...]
+    moto: Emulator, cloudwatch: Any, proxy_to: Any, faults: tuple[str, ...]
 ) -> None:
     span = HourRange(START, START + 5 * HOUR)
-    stats = seed(moto, [target(1)], ["cpu"], span)
+    stats = seed(cloudwatch, [target(1)], ["cpu"], span)
     proxy = proxy_to(*faults)
     source, _ = make_source(proxy.url, max_attempts=3)
 
@@ -450,9 +481,11 @@ def test_statistics_survive_faults_through_botocore_retries(
     assert bucket_of(source).taken == 1
 
 
-def test_data_pages_survive_a_throttle_and_a_5xx(moto: Emulator, proxy_to: Any) -> None:
+def test_data_pages_survive_a_throttle_and_a_5xx(
+    moto: Emulator, cloudwatch: Any, proxy_to: Any
+) -> None:
     span = HourRange(START, START + 6 * HOUR)
-    stats = seed(moto, [target(1)], ["cpu", "connections"], span)
+    stats = seed(cloudwatch, [target(1)], ["cpu", "connections"], span)
     proxy = proxy_to("throttle", "503")
     source, client = make_source(proxy.url, max_attempts=3)
     page_in_two(client, first_page_hours=3)
@@ -464,38 +497,44 @@ def test_data_pages_survive_a_throttle_and_a_5xx(moto: Emulator, proxy_to: Any) 
     assert source.api_calls == 2
 
 
-def test_a_fault_that_outlasts_the_retries_is_a_provider_error(
-    moto: Emulator, proxy_to: Any
-) -> None:
-    proxy = proxy_to("503", "503", "503")
-    source, _ = make_source(proxy.url, max_attempts=2)
+def attempts(client: Any) -> int:
+    """Requests botocore makes for one call, first try included."""
+    total: int = client.meta.config.retries["total_max_attempts"]
+    return total
+
+
+def test_a_fault_that_outlasts_the_retries_is_a_provider_error(proxy_to: Any) -> None:
+    proxy = proxy_to(*["503"] * 10)
+    source, client = make_source(proxy.url, max_attempts=2)
 
     with pytest.raises(ProviderError) as caught:
         source.statistics(StatisticsCall(target(1), "cpu", HourRange(START, START + HOUR)))
 
-    assert proxy.requests == 2
+    assert proxy.requests == attempts(client)
     assert source.api_calls == 1
     assert "cloudwatch:GetMetricStatistics" in caught.value.message
     assert REGION in caught.value.message
     assert "testing" not in caught.value.message
 
 
-def test_throttling_that_outlasts_the_retries_says_so(moto: Emulator, proxy_to: Any) -> None:
-    proxy = proxy_to("throttle", "throttle")
-    source, _ = make_source(proxy.url, max_attempts=2)
+def test_throttling_that_outlasts_the_retries_says_so(proxy_to: Any) -> None:
+    proxy = proxy_to(*["throttle"] * 10)
+    source, client = make_source(proxy.url, max_attempts=1)
 
     with pytest.raises(ProviderError) as caught:
         source.data(one_call(HourRange(START, START + HOUR)))
 
     assert caught.value.code == "throttled"
+    assert proxy.requests == attempts(client)
+    assert source.api_calls == 1
     assert "cloudwatch:GetMetricData" in caught.value.message
     assert THROTTLE_MESSAGE in caught.value.message
 
 
 def test_an_unreachable_endpoint_is_a_provider_error() -> None:
-    proxy = FaultProxy("http://127.0.0.1:9", ())
-    dead = proxy.url
-    proxy._server.server_close()  # nothing listens there any more
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"  # closed again before use
     source, _ = make_source(dead, max_attempts=2)
 
     with pytest.raises(ProviderError) as caught:
@@ -520,7 +559,3 @@ def test_the_injected_throttle_reads_as_throttling_in_every_protocol(protocol: s
 
     assert parsed["Error"]["Code"] == "Throttling"
     assert parsed["Error"]["Message"] == THROTTLE_MESSAGE
-
-
-def _unused(span: HourRange) -> timedelta:  # keeps the import honest for type checkers
-    return span.end - span.start

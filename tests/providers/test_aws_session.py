@@ -33,7 +33,7 @@ def _identity_arn(session: Any, endpoint: str) -> str:
 def test_client_config_carries_retries_timeouts_and_user_agent() -> None:
     config = client_config(Settings(cloud_max_attempts=5, cloud_timeout_seconds=7.5))
 
-    assert config.retries == {"mode": "standard", "max_attempts": 5}
+    assert config.retries == {"mode": "standard", "total_max_attempts": 5}
     assert (config.connect_timeout, config.read_timeout) == (7.5, 7.5)
     assert config.user_agent_extra == "dbsnooze"
 

@@ -63,6 +63,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
+    app.state.settings = settings
     errors.install(app)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])

@@ -31,9 +31,9 @@ def actor(request: Request) -> str:
     return f"{who}@{host}"
 
 
-def require_token(request: Request, ctx: Annotated[Context, Depends(get_context)]) -> None:
+def require_token(request: Request) -> None:
     """SPEC §9: with a token configured, every API call needs `Authorization: Bearer <token>`."""
-    token = ctx.settings.api_token
+    token = request.app.state.settings.api_token
     if token is None:
         return
     presented = _bearer(request.headers.get("authorization", "")) or request.cookies.get(

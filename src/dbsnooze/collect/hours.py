@@ -25,9 +25,14 @@ def backfill_window(now: datetime, days: int) -> HourRange:
     return HourRange(end - days * HOURS_PER_DAY * HOUR, end)
 
 
-def live_window(now: datetime) -> HourRange:
-    """The hours live collection refreshes: those not yet final, and the current hour."""
-    return HourRange(last_final_boundary(now), floor_hour(_utc(now)) + HOUR)
+def live_window(now: datetime, interval: timedelta = timedelta(0)) -> HourRange:
+    """The hours live collection refreshes: those not yet final, and the current hour.
+
+    With the collector's interval, an hour that turned final since the previous tick is included
+    once more, so its last fetch happens after the cloud finished publishing it.
+    """
+    start = floor_hour(_utc(now) - FINAL_DELAY - interval)
+    return HourRange(start, floor_hour(_utc(now)) + HOUR)
 
 
 def runs(hours: Iterable[datetime]) -> list[HourRange]:

@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dbsnooze.collect.hours import FINAL_DELAY
+from dbsnooze.collect.hours import live_window
 from dbsnooze.collect.plan import SeriesRequest, plan_data
 from dbsnooze.collect.runner import Fetcher
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.context import Context
-from dbsnooze.domain import HOUR, HourRange, Source, Target, floor_hour
+from dbsnooze.domain import HourRange, Source, Target
 from dbsnooze.jobs.targets import live_targets, load_accounts, targets_for
 from dbsnooze.store import samples
 from dbsnooze.store.db import transaction
@@ -35,16 +35,12 @@ class LiveReport:
         return asdict(self)
 
 
-def window(now: datetime, interval: timedelta) -> HourRange:
-    """The current hour and every hour that became final since the previous tick."""
-    return HourRange(floor_hour(now - FINAL_DELAY - interval), floor_hour(now) + HOUR)
-
-
 def collect(
     ctx: Context, buckets: Buckets, instance_ids: Sequence[int] | None = None
 ) -> LiveReport:
     now = ctx.clock()
-    span = window(now, timedelta(seconds=ctx.settings.collect_interval_seconds))
+    # the current hour and every hour that became final since the previous tick
+    span = live_window(now, timedelta(seconds=ctx.settings.collect_interval_seconds))
     with ctx.sessions() as session:
         targets = (
             live_targets(session) if instance_ids is None else targets_for(session, instance_ids)

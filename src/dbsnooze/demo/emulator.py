@@ -6,9 +6,11 @@ data, and `reset()` (or leaving a `mock_aws` block) wipes it for all of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
+import threading
 import urllib.request
 from types import TracebackType
 from typing import Any
@@ -24,6 +26,7 @@ DUMMY_CREDENTIALS = {
     "aws_secret_access_key": "testing",
     "aws_session_token": "testing",
 }
+_SESSION_LOCK = threading.Lock()
 _RESET_PATH = "/moto-api/reset"
 _RESET_TIMEOUT_S = 10.0
 # Every botocore setting loses its config-file and environment sources and the shared files
@@ -39,13 +42,24 @@ def _sealed_session_vars() -> dict[str, tuple[Any, Any, Any, Any]]:
     }
 
 
+@functools.cache
+def _sealed_session() -> boto3.session.Session:
+    sealed = botocore.session.Session(session_vars=_sealed_session_vars())
+    return boto3.session.Session(botocore_session=sealed)
+
+
 def make_client(endpoint_url: str, service: str, region: str, config: Config | None = None) -> Any:
     """A boto3 client for `service` in `region` at `endpoint_url`, with dummy credentials."""
-    sealed = botocore.session.Session(session_vars=_sealed_session_vars())
-    session = boto3.session.Session(
-        botocore_session=sealed, region_name=region, **DUMMY_CREDENTIALS
-    )
-    return session.client(service, endpoint_url=endpoint_url, config=config)
+    # One shared session loads each service model once (a fresh session costs ~100 ms per
+    # client); sessions are not thread-safe, so clients are made one at a time.
+    with _SESSION_LOCK:
+        return _sealed_session().client(
+            service,
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=config,
+            **DUMMY_CREDENTIALS,
+        )
 
 
 def _ensure_port_free(host: str, port: int) -> None:

@@ -22,9 +22,10 @@ DIMENSION = "DBInstanceIdentifier"
 MAX_DATUMS_PER_PUT = 1000
 SAMPLES_PER_HOUR = 60  # RDS publishes one sample a minute
 HOUR = timedelta(hours=1)
+_NOISE_CLIP = 2.0
 GIB = 1024**3
 MASTER_USERNAME = "dbadmin"
-MASTER_PASSWORD = "demo-password-1"
+MASTER_PASSWORD = "demo-password-1"  # a throwaway credential that only the emulator sees
 # The seed's own data needs no client-side validation, and gzip only costs CPU on loopback:
 # together they are a third of the seeding time.
 BULK_CLIENT_CONFIG = Config(parameter_validation=False, disable_request_compression=True)
@@ -76,8 +77,8 @@ _STAGING_DAY = (
     0.50, 0.60, 0.62, 0.60, 0.55, 0.50, 0.45, 0.04, 0.04, 0.04, 0.04, 0.04,
 )  # fmt: skip
 _DEVELOPMENT_DAY = (
-    0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.25, 0.60, 0.75, 0.80,
-    0.55, 0.80, 0.85, 0.80, 0.70, 0.50, 0.20, 0.01, 0.01, 0.01, 0.01, 0.01,
+    0.008, 0.008, 0.008, 0.008, 0.008, 0.008, 0.008, 0.008, 0.25, 0.60, 0.75, 0.80,
+    0.55, 0.80, 0.85, 0.80, 0.70, 0.50, 0.20, 0.008, 0.008, 0.008, 0.008, 0.008,
 )  # fmt: skip
 
 PROFILES: Mapping[str, Profile] = {
@@ -85,9 +86,9 @@ PROFILES: Mapping[str, Profile] = {
     for p in (
         Profile("production", _PRODUCTION_DAY, tuple(0.75 * x for x in _PRODUCTION_DAY), 0.08),
         Profile("staging", _STAGING_DAY, _flat(0.03), 0.15),
-        Profile("development", _DEVELOPMENT_DAY, _flat(0.01), 0.30),
+        Profile("development", _DEVELOPMENT_DAY, _flat(0.008), 0.30),
         Profile("abandoned", _flat(0.0), _flat(0.0), 0.0),
-        Profile("stopped", _DEVELOPMENT_DAY, _flat(0.01), 0.30, dark_days=3),
+        Profile("stopped", _DEVELOPMENT_DAY, _flat(0.008), 0.30, dark_days=3),
     )
 }
 
@@ -152,7 +153,8 @@ def _tags(env: str, team: str, owner: str) -> Mapping[str, str]:
     return {"env": env, "team": team, "owner": owner}
 
 
-_USE1, _EUW1 = "us-east-1", "eu-west-1"
+REGIONS: tuple[str, ...] = ("us-east-1", "eu-west-1")
+_USE1, _EUW1 = REGIONS
 FLEET: tuple[DemoInstance, ...] = (
     DemoInstance("orders-prod", _USE1, "production", "postgres", "16.3", "db.r6g.large",
                  _tags("prod", "commerce", "maria.garcia"), 1.0, 500),
@@ -231,9 +233,14 @@ def _hours(start: datetime, end: datetime) -> Iterator[datetime]:
         hour += HOUR
 
 
+def _noise(rng: random.Random) -> float:
+    """A standard normal draw clipped to two sigmas, so no busy hour looks idle by chance."""
+    return min(_NOISE_CLIP, max(-_NOISE_CLIP, rng.gauss(0.0, 1.0)))
+
+
 def _activity(profile: Profile, hour: datetime, rng: random.Random) -> float:
     level = profile.level(hour.weekday(), hour.hour)
-    return min(1.0, max(0.0, level * (1.0 + profile.jitter * rng.gauss(0.0, 1.0))))
+    return min(1.0, max(0.0, level * (1.0 + profile.jitter * _noise(rng))))
 
 
 def _bounds(shape: MetricShape, instance: DemoInstance) -> tuple[float, float]:
@@ -254,7 +261,7 @@ def _stat_set(
     shape: MetricShape, instance: DemoInstance, activity: float, rng: random.Random
 ) -> StatSet:
     idle, busy = _bounds(shape, instance)
-    wobble = 1.0 + shape.noise * rng.gauss(0.0, 1.0)
+    wobble = 1.0 + shape.noise * _noise(rng)
     mean = round(
         min(shape.ceiling, max(0.0, (idle + (busy - idle) * activity) * wobble)), shape.digits
     )

@@ -241,17 +241,34 @@ def _planned(requests: Sequence[SeriesRequest]) -> int:
 def _record_asleep(
     ctx: Context, targets: Sequence[Target], tally: Tally, metrics: Sequence[str]
 ) -> None:
-    """A stopped instance's silent hours are asleep, not missing and not empty."""
+    """A stopped instance's silent hours are asleep, not missing and not empty.
+
+    Silent hours before the instance existed stay empty; it existed from its creation time or
+    from its first hour with data, whichever is earlier (emulators report creation as 'now').
+    """
     for target in targets:
         if target.running:
             continue
-        born = floor_hour(target.since) if target.since else None
-        hours = sorted(h for h in tally.silent_hours(target.instance_id) if not born or h >= born)
+        born = _born(ctx, target, tally, metrics)
+        if born is None:
+            continue
+        hours = sorted(h for h in tally.silent_hours(target.instance_id) if h >= born)
         if not hours:
             continue
         with transaction(ctx.sessions) as session:
             samples.mark_asleep(session, target.instance_id, metrics, hours, ctx.clock())
         tally.stored[target.instance_id].update(hours)
+
+
+def _born(ctx: Context, target: Target, tally: Tally, metrics: Sequence[str]) -> datetime | None:
+    with ctx.sessions() as session:
+        known = samples.known_hours(
+            session, [target.instance_id], metrics, tally.window, include_empty=False
+        )
+    first_data = min((min(h) for h in known.values() if h), default=None)
+    created = floor_hour(target.since) if target.since else None
+    candidates = [moment for moment in (first_data, created) if moment is not None]
+    return min(candidates) if candidates else None
 
 
 @dataclass

@@ -50,7 +50,11 @@ def _instance(session: SessionDep, instance_id: int) -> InstanceRow:
     return row
 
 
-@router.post("/instances/{instance_id}/metrics/backfill", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/instances/{instance_id}/metrics/backfill",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic | BackfillResult,
+)
 def backfill_instance(
     instance_id: int,
     ctx: ContextDep,

@@ -32,7 +32,7 @@ RefreshMetadata = dict[str, str]
 def client_config(settings: Settings) -> Config:
     """Retries, timeouts and user agent shared by every dbsnooze client."""
     return Config(
-        retries={"mode": RETRY_MODE, "max_attempts": settings.cloud_max_attempts},
+        retries={"mode": RETRY_MODE, "total_max_attempts": settings.cloud_max_attempts},
         connect_timeout=settings.cloud_timeout_seconds,
         read_timeout=settings.cloud_timeout_seconds,
         user_agent_extra=USER_AGENT_EXTRA,
