@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from apihelp import static_account
 from fastapi.testclient import TestClient
 
 from dbsnooze.api.app import InsecureBind, create_app
 from dbsnooze.config import Settings
 from dbsnooze.context import Context
+from dbsnooze.demo.emulator import Emulator
 
 
 def test_loopback_without_token_is_open(api: TestClient) -> None:
@@ -42,3 +44,25 @@ def test_health_and_readiness(api: TestClient) -> None:
     ready = api.get("/readyz").json()
     assert ready["status"] == "ready"
     assert ready["schema"]
+
+
+def test_prometheus_metrics_count_cloud_calls_and_jobs(api: TestClient, moto: Emulator) -> None:
+    before = _sample(
+        api.get("/metrics").text,
+        'dbsnooze_cloud_requests_total{operation="GetCallerIdentity",service="sts"}',
+    )
+    assert api.post("/api/v1/cloud-accounts", json=static_account(moto)).status_code == 201
+    text = api.get("/metrics").text
+    after = _sample(
+        text, 'dbsnooze_cloud_requests_total{operation="GetCallerIdentity",service="sts"}'
+    )
+    assert after == before + 1
+    assert 'dbsnooze_jobs{state="queued"} 0.0' in text
+    assert "dbsnooze_collector_lag_seconds" in text
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -265,3 +265,23 @@ def test_a_pending_instance_is_flushed_before_its_samples(ctx: Context) -> None:
         session.add(row)  # not flushed: the upsert must flush it before writing its samples
         samples.upsert(session, [stat(row.id, "cpu", at(0))], Source.LIVE, NOW)
     assert count(ctx, SampleRow) == 1
+
+
+def test_a_plain_connection_works_too(ctx: Context) -> None:
+    (iid,) = add_instances(ctx)
+    window = HourRange(at(0), at(3))
+    with ctx.engine.begin() as conn:
+        samples.upsert(conn, [stat(iid, "cpu", at(1), 2.0)], Source.LIVE, NOW)
+        samples.mark_empty(conn, [(iid, "cpu", at(2))], NOW)
+        assert samples.history(conn, iid, ["cpu"], window)["cpu"] == [
+            None,
+            SamplePoint(2.0, 4.0, 1.0, 60.0, Source.LIVE),
+            None,
+        ]
+        assert samples.latest(conn, iid, ["cpu"])["cpu"][0] == at(1)
+        assert samples.known_hours(conn, [iid], ["cpu"], window) == {(iid, "cpu"): {at(1), at(2)}}
+        assert list(samples.coverage(conn, iid, ["cpu"], window).values()) == [
+            Coverage.MISSING,
+            Coverage.COMPLETE,
+            Coverage.EMPTY,
+        ]

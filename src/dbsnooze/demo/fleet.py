@@ -16,14 +16,13 @@ from typing import Any
 from botocore.config import Config
 
 from dbsnooze.demo.emulator import make_client
+from dbsnooze.domain import HOUR
+from dbsnooze.domain import floor_hour as _floor_hour
+from dbsnooze.metrics import CLASS_RAM_BYTES, DIMENSION, NAMESPACE
 
-NAMESPACE = "AWS/RDS"
-DIMENSION = "DBInstanceIdentifier"
 MAX_DATUMS_PER_PUT = 1000
 SAMPLES_PER_HOUR = 60  # RDS publishes one sample a minute
-HOUR = timedelta(hours=1)
 _NOISE_CLIP = 2.0
-GIB = 1024**3
 MASTER_USERNAME = "dbadmin"
 MASTER_PASSWORD = "demo-password-1"  # a throwaway credential that only the emulator sees
 # The seed's own data needs no client-side validation, and gzip only costs CPU on loopback:
@@ -92,16 +91,6 @@ PROFILES: Mapping[str, Profile] = {
     )
 }
 
-INSTANCE_CLASS_RAM_GIB: Mapping[str, int] = {
-    "db.t3.micro": 1,
-    "db.t3.small": 2,
-    "db.t3.medium": 4,
-    "db.t3.large": 8,
-    "db.m5.large": 8,
-    "db.m6g.large": 8,
-    "db.r6g.large": 16,
-}
-
 
 @dataclass(frozen=True)
 class MetricShape:
@@ -146,7 +135,7 @@ class DemoInstance:
 
     @property
     def ram_bytes(self) -> int:
-        return INSTANCE_CLASS_RAM_GIB[self.instance_class] * GIB
+        return CLASS_RAM_BYTES[self.instance_class]
 
 
 def _tags(env: str, team: str, owner: str) -> Mapping[str, str]:
@@ -223,7 +212,7 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def floor_hour(moment: datetime) -> datetime:
-    return as_utc(moment).replace(minute=0, second=0, microsecond=0)
+    return _floor_hour(as_utc(moment))
 
 
 def _hours(start: datetime, end: datetime) -> Iterator[datetime]:

@@ -17,6 +17,7 @@ from dbsnooze.collect import live
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.context import Context
 from dbsnooze.jobs import backfill, queue
+from dbsnooze.observability import COLLECTOR_LAST_RUN
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store import leases, samples
 from dbsnooze.store.db import transaction
@@ -122,6 +123,7 @@ def collector_tick(ctx: Context, buckets: Buckets, owner: str) -> live.LiveRepor
         if not leases.acquire(session, COLLECTOR_LEASE, owner, now, until):
             return None
     report = live.collect(ctx, buckets)
+    COLLECTOR_LAST_RUN.set_to_current_time()
     cutoff = now - timedelta(days=ctx.settings.retention_days)
     samples.enforce_retention(ctx.sessions, cutoff)
     return report

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    RowMapping,
     Subquery,
     bindparam,
     case,
@@ -53,6 +54,7 @@ ID_BATCH = 10_000  # instance ids per IN list: far below SQLite's 32,766 and Pos
 _STAGE = "dbsnooze_stage"
 _STAGE_COLUMNS = "instance_id, metric, hour, average, maximum, minimum, sample_count"
 _PG_COPY_TYPES = ["int4", "text", "timestamptz", "float8", "float8", "float8", "float8"]
+_SAMPLES = SampleRow.__table__  # reads are Core, so a Connection works as well as a Session
 _VALUES = ("average", "maximum", "minimum", "sample_count", "source", "fetched_at")
 
 
@@ -108,12 +110,16 @@ def upsert(db: Db, stats: Sequence[HourlyStat], source: Source, fetched_at: date
 
 
 def mark_asleep(
-    db: Db, instance_id: int, metrics: Iterable[str], hours: Iterable[datetime], at: datetime
+    db: Db,
+    instance_id: int,
+    metrics: Iterable[str],
+    hours: Iterable[datetime],
+    fetched_at: datetime,
 ) -> int:
-    """Record hours of a stopped instance: zero activity, source asleep."""
+    """Record hours of a stopped instance: zero activity, source asleep (replacing what was)."""
     hours = list(hours)
     stats = [HourlyStat(instance_id, m, h, 0.0, 0.0, 0.0, 0.0) for m in metrics for h in hours]
-    return upsert(db, stats, Source.ASLEEP, at)
+    return upsert(db, stats, Source.ASLEEP, fetched_at)
 
 
 def mark_empty(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
@@ -136,8 +142,7 @@ def _unmark(conn: Connection, rows: Sequence[_Staged]) -> None:
     """
     metrics = sorted({row[1] for row in rows})
     box = HourRange(min(row[2] for row in rows), max(row[2] for row in rows) + HOUR)
-    sample = SampleRow.__table__.c
-    marker = EmptyHourRow.__table__.c
+    sample, marker = _SAMPLES.c, EmptyHourRow.__table__.c
     has_sample = (
         select(literal_column("1"))
         .where(
@@ -244,9 +249,8 @@ def coverage(
 ) -> dict[datetime, Coverage]:
     """The coverage state of every hour of the window, in order."""
     states = _hour_states([instance_id], metrics, window)
-    found = {hour: Coverage(state) for hour, state in db.execute(
-        select(states.c.hour, states.c.state)
-    ).tuples()}  # fmt: skip
+    rows = db.execute(select(states.c.hour, states.c.state)).tuples()
+    found = {hour: Coverage(state) for hour, state in rows}
     return {hour: found.get(hour, Coverage.MISSING) for hour in window}
 
 
@@ -273,9 +277,9 @@ def history(
 ) -> dict[str, list[SamplePoint | None]]:
     """One list per metric, one slot per hour of the window; None where nothing is stored."""
     series: dict[str, list[SamplePoint | None]] = {m: [None] * window.hours for m in metrics}
-    query = select(SampleRow).where(_in_window(SampleRow, [instance_id], list(series), window))
-    for row in db.execute(query).scalars():
-        series[row.metric][int((row.hour - window.start) / HOUR)] = _point(row)
+    query = select(_SAMPLES).where(_in_window(SampleRow, [instance_id], list(series), window))
+    for row in db.execute(query).mappings():
+        series[row["metric"]][int((row["hour"] - window.start) / HOUR)] = _point(row)
     return series
 
 
@@ -289,13 +293,13 @@ def latest(
     union = union_all(*(select(part) for part in newest)).subquery()
     found: dict[str, tuple[datetime, SamplePoint]] = {}
     for row in db.execute(select(union)).mappings():
-        found[row["metric"]] = (row["hour"], _point_from(row))
+        found[row["metric"]] = (row["hour"], _point(row))
     return found
 
 
 def _newest_awake(instance_id: int, metric: str) -> Subquery:
     return (
-        select(SampleRow.__table__)
+        select(_SAMPLES)
         .where(
             SampleRow.instance_id == instance_id,
             SampleRow.metric == metric,
@@ -307,11 +311,7 @@ def _newest_awake(instance_id: int, metric: str) -> Subquery:
     )
 
 
-def _point(row: SampleRow) -> SamplePoint:
-    return SamplePoint(row.average, row.maximum, row.minimum, row.sample_count, Source(row.source))
-
-
-def _point_from(row: Any) -> SamplePoint:
+def _point(row: RowMapping) -> SamplePoint:
     return SamplePoint(
         row["average"], row["maximum"], row["minimum"], row["sample_count"], Source(row["source"])
     )
@@ -430,7 +430,7 @@ def _key_range(
     key = tuple_(row.instance_id, row.metric, row.hour)
     conditions = [row.hour < cutoff]
     if after is not None:
-        conditions.append(key > tuple_(*after))
+        conditions.append(key > after)
     if until is not None:
-        conditions.append(key <= tuple_(*until))
+        conditions.append(key <= until)
     return conditions

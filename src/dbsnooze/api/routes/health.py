@@ -1,14 +1,16 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from dbsnooze.api.deps import ContextDep
+from dbsnooze.observability import exposition
 from dbsnooze.store.db import current_revision
 
 router = APIRouter(tags=["health"])
@@ -17,6 +19,11 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus(ctx: ContextDep) -> Response:
+    return Response(exposition(ctx), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/readyz", response_model=None)

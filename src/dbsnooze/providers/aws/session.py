@@ -14,6 +14,7 @@ from botocore.credentials import CredentialResolver, DeferredRefreshableCredenti
 
 from dbsnooze.config import Settings
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, ProviderError
+from dbsnooze.observability import instrument
 from dbsnooze.providers.aws.errors import AWS_ERRORS, credential_secrets, to_provider_error
 from dbsnooze.providers.aws.permissions import action_for
 
@@ -221,9 +222,11 @@ class ClientCache:
 
     def _new_client(self, account: CloudAccount, region: str, service: str) -> Any:
         session = self._session(account)
-        return session.client(
+        client = session.client(
             service, region_name=region, endpoint_url=account.endpoint_url, config=self._config
         )
+        instrument(client)
+        return client
 
     def _session(self, account: CloudAccount) -> boto3.Session:
         cached = self._sessions.get(account.id)
