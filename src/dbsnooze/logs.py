@@ -14,7 +14,11 @@ SECRET_PATTERNS = (
     re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"),
     re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
 )
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn repeats its message with terminal colours
+}
 
 
 def redact(text: str) -> str:
