@@ -25,6 +25,8 @@ from dbsnooze.store.tables import JobRow
 
 log = logging.getLogger(__name__)
 COLLECTOR_LEASE = "collector"
+RETENTION_LEASE = "retention"
+RETENTION_EVERY = timedelta(hours=1)
 
 
 def worker_name() -> str:
@@ -124,8 +126,10 @@ def collector_tick(ctx: Context, buckets: Buckets, owner: str) -> live.LiveRepor
             return None
     report = live.collect(ctx, buckets)
     COLLECTOR_LAST_RUN.set_to_current_time()
-    cutoff = now - timedelta(days=ctx.settings.retention_days)
-    samples.enforce_retention(ctx.sessions, cutoff)
+    with transaction(ctx.sessions) as session:  # retention walks the whole table: hourly is enough
+        due = leases.acquire(session, RETENTION_LEASE, owner, now, now + RETENTION_EVERY)
+    if due:
+        samples.enforce_retention(ctx.sessions, now - timedelta(days=ctx.settings.retention_days))
     return report
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,11 +12,10 @@ from dbsnooze.store.tables import LeaseRow
 
 
 def acquire(session: Session, name: str, owner: str, now: datetime, until: datetime) -> bool:
-    """Take or extend the lease; False while another live owner holds it."""
+    """Take the lease until `until`; False while it is held, by anyone, and not yet expired."""
     taken = session.execute(
         update(LeaseRow)
-        .where(LeaseRow.name == name)
-        .where(or_(LeaseRow.owner == owner, LeaseRow.expires_at < now))
+        .where(LeaseRow.name == name, LeaseRow.expires_at <= now)
         .values(owner=owner, expires_at=until)
     )
     if taken.rowcount:  # type: ignore[attr-defined]

@@ -78,10 +78,12 @@ _CREATE_STAGE = {
 }
 _CLEAR_STAGE = {"postgresql": f"TRUNCATE {_STAGE}", "sqlite": f"DELETE FROM {_STAGE}"}
 
-# SQLite needs the WHERE to tell an upsert's ON CONFLICT from a join's ON.
+# SQLite needs the WHERE to tell an upsert's ON CONFLICT from a join's ON. Key order makes
+# concurrent writers on PostgreSQL take row locks in the same order, so they cannot deadlock.
 _UPSERT = text(
     f"INSERT INTO metric_samples ({_STAGE_COLUMNS}, source, fetched_at) "
     f"SELECT {_STAGE_COLUMNS}, :source, :fetched_at FROM {_STAGE} WHERE true "
+    "ORDER BY instance_id, metric, hour "
     "ON CONFLICT (instance_id, metric, hour) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in _VALUES)
 ).bindparams(bindparam("fetched_at", type_=UTCDateTime()))
