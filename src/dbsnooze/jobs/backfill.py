@@ -227,7 +227,8 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
     fetcher = Fetcher(ctx, buckets, accounts)
     progress = _Progress(ctx, job_id, owner, tally, fetcher, len(calls))
     fetcher.run(calls, Source.BACKFILL, record_empty=True, after_each=progress.step)
-    _record_asleep(ctx, targets, tally, metrics)
+    if progress.stopped is None:
+        _record_asleep(ctx, targets, tally, metrics)
     return progress.close()
 
 
