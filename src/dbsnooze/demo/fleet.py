@@ -260,7 +260,7 @@ def _stat_set(
     return StatSet(float(SAMPLES_PER_HOUR), total, min(low, average), max(high, average))
 
 
-def _hour_stats(instance: DemoInstance, hour: datetime) -> dict[str, StatSet]:
+def hour_stats(instance: DemoInstance, hour: datetime) -> dict[str, StatSet]:
     rng = random.Random(f"{instance.identifier}@{hour.isoformat()}")
     activity = _activity(PROFILES[instance.profile], hour, rng)
     return {shape.name: _stat_set(shape, instance, activity, rng) for shape in METRICS}
@@ -274,7 +274,7 @@ def _instance_series(
         (instance.identifier, shape.name): {} for shape in METRICS
     }
     for hour in _hours(start, lit_until):
-        for name, stats in _hour_stats(instance, hour).items():
+        for name, stats in hour_stats(instance, hour).items():
             series[(instance.identifier, name)][hour] = stats
     return series
 

@@ -12,8 +12,10 @@ from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.demo.fleet import REGIONS, seed
+from dbsnooze.demo.live_feed import LiveFeed
 from dbsnooze.discovery import discover
 from dbsnooze.domain import AuthMethod, Credentials, Provider
+from dbsnooze.scheduler import Periodic
 from dbsnooze.store.accounts import NewAccount
 from dbsnooze.store.db import upgrade
 
@@ -63,7 +65,11 @@ def run_demo(
             f"[bold green]dbsnooze demo[/bold green] on http://{settings.host}:{settings.port} "
             "(Ctrl-C stops everything)"
         )
+        feed = LiveFeed(endpoint, fleet, ctx.clock())
+        feeder = Periodic("demo-feed", 60, lambda: feed.tick(ctx.clock()))
+        feeder.start()
         try:
             serve(settings, ctx)
         finally:
+            feeder.stop()
             ctx.close()
