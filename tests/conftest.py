@@ -15,6 +15,7 @@ from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.store.db import upgrade
+from faultproxy import FaultProxy
 
 PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -44,6 +45,13 @@ def moto(emulator: Emulator) -> Emulator:
     """The shared emulator, emptied before each test."""
     emulator.reset()
     return emulator
+
+
+@pytest.fixture()
+def proxy(moto: Emulator) -> Iterator[FaultProxy]:
+    """A fault-injecting, request-logging HTTP proxy in front of the emptied emulator."""
+    with FaultProxy(moto.endpoint_url) as fault_proxy:
+        yield fault_proxy
 
 
 @pytest.fixture(params=STORES)

@@ -350,7 +350,7 @@ def backfill_cmd(
     if (instance is None) == (not all_):
         _fail("name one INSTANCE, or use --all with optional filters")
     ctx = _context(config)
-    how_many = days or ctx.settings.backfill_default_days
+    how_many = ctx.settings.backfill_default_days if days is None else days  # 0 is refused
     try:
         if all_:
             flt = instance_store.InstanceFilter(

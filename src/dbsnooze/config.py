@@ -38,9 +38,13 @@ class Settings(BaseSettings):
     auto_backfill: bool = True
     auto_backfill_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
     cloud_requests_per_second: float = Field(default=10.0, gt=0)
+    # one second's worth at once: a single backfill's few calls need not queue behind each other
+    cloud_requests_burst: int = Field(default=10, ge=1)
     cloud_max_attempts: int = Field(default=8, ge=1)
     cloud_timeout_seconds: float = Field(default=20.0, gt=0)
     worker_lease_seconds: int = Field(default=60, ge=5)
+    # instances per part of a fleet job: 100 x 5 metrics x 4 statistics = 2,000 queries, 4 calls
+    fleet_chunk_size: int = Field(default=100, ge=1)
     run_worker: bool = True
     run_collector: bool = True
     run_scheduler: bool = True

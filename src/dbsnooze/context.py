@@ -39,6 +39,6 @@ def build_context(settings: Settings, clock: Clock = utc_now) -> Context:
         sessions=session_factory(engine),
         box=secret_box(settings),
         clients=ClientCache(settings),
-        buckets=Buckets(settings.cloud_requests_per_second),
+        buckets=Buckets(settings.cloud_requests_per_second, settings.cloud_requests_burst),
         clock=clock,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import Counter
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
-from dbsnooze.domain import HOUR, Coverage, HourRange, floor_hour
+from dbsnooze.domain import HOUR, HourRange, floor_hour
 from dbsnooze.errors import Unprocessable
 from dbsnooze.metrics import METRICS, memory_used_percent
 from dbsnooze.store import samples
@@ -81,13 +82,18 @@ class History:
             "start": self.window.start,
             "end": self.window.end,
             "step_seconds": 3600,
-            "hours": [hour.isoformat() for hour in self.window],
+            "hours": list(_hour_labels(self.window)),
             "metrics": self.metrics,
             "series": self.series,
             "maximum": self.maximum,
             "coverage": self.coverage,
             "coverage_summary": dict(Counter(self.coverage)),
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """`as_dict` in JSON types already: FastAPI's generic encoder would walk ~25,000 values."""
+        found = self.as_dict()
+        return {**found, "start": self.window.start.isoformat(), "end": self.window.end.isoformat()}
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -101,23 +107,16 @@ class History:
 
 
 def history(session: Session, row: InstanceRow, metrics: list[str], window: HourRange) -> History:
-    points = samples.history(session, row.id, metrics, window)
-    states = samples.coverage(session, row.id, metrics, window)
-    series: dict[str, list[float | None]] = {}
-    maximum: dict[str, list[float | None]] = {}
-    for metric in metrics:
-        series[metric] = [p.average if p else None for p in points[metric]]
-        maximum[metric] = [p.maximum if p else None for p in points[metric]]
+    found = samples.series(session, row.id, metrics, window)
+    empty = samples.empty_hours(session, row.id, metrics, window)
+    series: dict[str, list[float | None]] = {m: found[m].average for m in metrics}
+    maximum: dict[str, list[float | None]] = {m: found[m].maximum for m in metrics}
     if "freeable_memory" in metrics:
-        series[MEMORY_PERCENT] = [
-            memory_used_percent(v, row.instance_class) for v in series["freeable_memory"]
-        ]
+        memory, instance_class = found["freeable_memory"], row.instance_class
+        series[MEMORY_PERCENT] = [memory_used_percent(v, instance_class) for v in memory.average]
         # least free memory in the hour is the most used
-        maximum[MEMORY_PERCENT] = [
-            memory_used_percent(p.minimum if p else None, row.instance_class)
-            for p in points["freeable_memory"]
-        ]
-    coverage = [states.get(hour, Coverage.MISSING).value for hour in window]
+        maximum[MEMORY_PERCENT] = [memory_used_percent(v, instance_class) for v in memory.minimum]
+    coverage = [state.value for state in samples.hour_coverage(found, window, empty)]
     return History(row.id, window, metrics, series, maximum, coverage)
 
 
@@ -142,6 +141,11 @@ def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, 
             "unit": "Percent",
         }
     return {"instance_id": row.id, "metrics": values}
+
+
+@functools.lru_cache(maxsize=32)  # a range's window moves once an hour
+def _hour_labels(window: HourRange) -> tuple[str, ...]:
+    return tuple(hour.isoformat() for hour in window)
 
 
 def _csv_number(value: float | None) -> str:

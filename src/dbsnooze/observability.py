@@ -23,7 +23,7 @@ from dbsnooze.store.tables import JobRow
 if TYPE_CHECKING:
     from dbsnooze.context import Context
 
-disable_created_metrics()  # the *_created series only add noise to every scrape
+disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series are noise
 THROTTLE_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 )

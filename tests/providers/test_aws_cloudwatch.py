@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import http.client
-import json
 import math
 import socket
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from botocore.parsers import create_parser
+from botocore.serialize import create_serializer
 from botocore.session import get_session
 
 from dbsnooze.collect.plan import (
@@ -38,9 +35,10 @@ from dbsnooze.domain import (
     ProviderError,
     Target,
 )
-from dbsnooze.metrics import DIMENSION, METRICS, NAMESPACE
-from dbsnooze.providers.aws.cloudwatch import CloudWatchSource
+from dbsnooze.metrics import DIMENSION, METRICS, NAMESPACE, STATISTICS
+from dbsnooze.providers.aws.cloudwatch import CloudWatchSource, _data_params
 from dbsnooze.providers.aws.session import ClientCache
+from faultproxy import THROTTLE_MESSAGE, FaultProxy, Request, decode, throttling_answer
 
 REGION = "us-east-1"
 START = datetime(2026, 11, 10, tzinfo=UTC)
@@ -326,120 +324,7 @@ def test_a_next_token_that_never_changes_is_an_error_not_a_loop(
     assert source.api_calls == 2
 
 
-# --- fault injection: a proxy in front of moto ----------------------------------------------
-
-THROTTLE_MESSAGE = "Rate exceeded"
-
-
-def _cbor_text(text: str) -> bytes:
-    raw = text.encode()
-    assert len(raw) < 256
-    return (bytes([0x60 + len(raw)]) if len(raw) < 24 else bytes([0x78, len(raw)])) + raw
-
-
-def _cbor_map(pairs: dict[str, str]) -> bytes:
-    assert len(pairs) < 24
-    return bytes([0xA0 + len(pairs)]) + b"".join(
-        _cbor_text(key) + _cbor_text(value) for key, value in pairs.items()
-    )
-
-
-def throttling_answer(content_type: str) -> tuple[dict[str, str], bytes]:
-    """CloudWatch's Throttling error in whichever protocol the request was spoken in."""
-    query_error = {"x-amzn-query-error": "Throttling;Sender", "x-amzn-requestid": "fault"}
-    if "cbor" in content_type:
-        body = _cbor_map({"__type": "Throttling", "message": THROTTLE_MESSAGE})
-        return {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"} | (
-            query_error
-        ), body
-    if "json" in content_type:
-        body = json.dumps({"__type": "Throttling", "message": THROTTLE_MESSAGE}).encode()
-        return {"Content-Type": "application/x-amz-json-1.0"} | query_error, body
-    body = (
-        '<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">'
-        f"<Error><Type>Sender</Type><Code>Throttling</Code><Message>{THROTTLE_MESSAGE}"
-        "</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
-    ).encode()
-    return {"Content-Type": "text/xml"}, body
-
-
-class FaultProxy:
-    """Loopback HTTP proxy to moto answering the first requests with the faults it is given."""
-
-    def __init__(self, upstream: str, faults: Iterable[str]) -> None:
-        parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.faults = list(faults)  # "throttle", or an HTTP status such as "503"
-        self.requests = 0
-        self.served_faults = 0
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def next_fault(self) -> str | None:
-        with self._lock:
-            self.requests += 1
-            if not self.faults:
-                return None
-            self.served_faults += 1
-            return self.faults.pop(0)
-
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
-        conn = http.client.HTTPConnection(*self.upstream, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            answer = conn.getresponse()
-            return answer.status, answer.getheaders(), answer.read()
-        finally:
-            conn.close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                fault = proxy.next_fault()
-                if fault is None:
-                    self._relay(*proxy.forward("POST", self.path, dict(self.headers), body))
-                elif fault == "throttle":
-                    headers, payload = throttling_answer(self.headers.get("Content-Type", ""))
-                    self._answer(400, list(headers.items()), payload)
-                else:
-                    self._answer(int(fault), [("Content-Type", "text/html")], b"<h1>oops</h1>")
-
-            def _relay(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                skip = {"content-length", "transfer-encoding", "connection", "server", "date"}
-                self._answer(status, [(k, v) for k, v in headers if k.lower() not in skip], body)
-
-            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                self.send_response(status)
-                for key, value in headers:
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+# --- fault injection: a proxy in front of moto (tests/faultproxy.py) ------------------------
 
 
 @pytest.fixture
@@ -559,3 +444,23 @@ def test_the_injected_throttle_reads_as_throttling_in_every_protocol(protocol: s
 
     assert parsed["Error"]["Code"] == "Throttling"
     assert parsed["Error"]["Message"] == THROTTLE_MESSAGE
+
+
+def _wire_body(body: bytes | str | dict[str, Any]) -> bytes:
+    if isinstance(body, dict):  # the query serializer leaves the form to the HTTP layer
+        return urlencode(body).encode()
+    return body if isinstance(body, bytes) else body.encode()
+
+
+@pytest.mark.parametrize("protocol", ["query", "json", "smithy-rpc-v2-cbor"])
+def test_the_proxy_reads_a_request_in_every_protocol(protocol: str) -> None:
+    model = get_session().get_service_model("cloudwatch").operation_model("GetMetricData")
+    (call,) = plan_data([SeriesRequest(target(7), "cpu", HourRange(START, START + 3 * HOUR))])
+    wire = create_serializer(protocol).serialize_to_request(_data_params(call), model)
+
+    operation, params = decode(wire["url_path"], wire["headers"], _wire_body(wire["body"]))
+    request = Request(operation, params)
+
+    assert operation == "GetMetricData"
+    assert request.hours == [START, START + HOUR, START + 2 * HOUR]
+    assert sorted(request.series) == [("db-7", "CPUUtilization", stat) for stat in STATISTICS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from dbsnooze.discovery import discover
 from dbsnooze.jobs.worker import Worker, background
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store.db import upgrade
+from dbsnooze.web import routes as web
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -47,10 +49,15 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         for task in tasks:
             task.start()
         app.state.background = tasks
+        # What is loaded by now lives as long as the app. Frozen, it is no longer walked by every
+        # full garbage collection: ~100 ms, every few 90-day chart requests, before. (Freezing
+        # costs nothing; unfreezing at shutdown hands it back to the collector.)
+        gc.freeze()
         log.info("dbsnooze ready", extra={"store": context.engine.dialect.name})
         try:
             yield
         finally:
+            gc.unfreeze()
             for task in reversed(tasks):
                 task.stop()
             if ctx is None:
@@ -70,6 +77,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     for module in (accounts, instances, inventory, metrics, jobs):
         api.include_router(module.router)
     app.include_router(api)
+    web.install(app)
     return app
 
 

@@ -37,17 +37,19 @@ def live_window(now: datetime, interval: timedelta = timedelta(0)) -> HourRange:
 
 def runs(hours: Iterable[datetime]) -> list[HourRange]:
     """Hours grouped into contiguous runs, in time order; duplicates count once."""
-    found: list[HourRange] = []
+    bounds: list[list[datetime]] = []  # one HourRange per run, not per hour: this is a hot path
     for hour in sorted(set(hours)):
-        if found and found[-1].end == hour:
-            found[-1] = HourRange(found[-1].start, hour + HOUR)
+        if bounds and bounds[-1][1] == hour:
+            bounds[-1][1] = hour + HOUR
         else:
-            found.append(HourRange(hour, hour + HOUR))
-    return found
+            bounds.append([hour, hour + HOUR])
+    return [HourRange(start, end) for start, end in bounds]
 
 
 def missing(window: HourRange, known: set[datetime]) -> list[HourRange]:
     """The runs of hours in the window that are not known yet."""
+    if not known:  # the usual first backfill: the whole window, without walking its hours
+        return [window] if window.hours else []
     return runs(hour for hour in window if hour not in known)
 
 

@@ -85,6 +85,15 @@ class Estimate:
     data_queries: int
     data_cost_usd: float
 
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(
+            requests=self.requests + other.requests,
+            statistics_calls=self.statistics_calls + other.statistics_calls,
+            data_calls=self.data_calls + other.data_calls,
+            data_queries=self.data_queries + other.data_queries,
+            data_cost_usd=round(self.data_cost_usd + other.data_cost_usd, 6),
+        )
+
     def as_dict(self) -> dict[str, int | float]:
         return {
             "requests": self.requests,

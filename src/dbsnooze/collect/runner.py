@@ -6,7 +6,9 @@ Live collection, single backfill and fleet backfill all end here; only the plan 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,6 +34,17 @@ class CallResult:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A call fetched and checked, not yet stored."""
+
+    call: Call
+    asked: tuple[tuple[int, str, datetime], ...]
+    stats: list[HourlyStat]
+    silent: list[tuple[int, str, datetime]]  # asked, and the cloud had nothing
+    error: str | None = None
+
+
 @dataclass
 class Fetcher:
     """Runs planned calls for one unit of work, counting the cloud requests it makes."""
@@ -40,10 +53,12 @@ class Fetcher:
     buckets: Buckets
     accounts: dict[int, CloudAccount]
     _sources: dict[tuple[int, str], CloudWatchSource] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def api_calls(self) -> int:
-        return sum(source.api_calls for source in self._sources.values())
+        with self._lock:
+            return sum(source.api_calls for source in self._sources.values())
 
     def run(
         self,
@@ -52,31 +67,51 @@ class Fetcher:
         record_empty: bool,
         after_each: Callable[[CallResult], bool] | None = None,
     ) -> list[CallResult]:
-        """Fetch and store each call in turn; `after_each` returning False stops early."""
+        """Fetch and store each call in turn; `after_each` returning False stops early.
+
+        The next call is fetched on a helper thread while this one is written: parsing a large
+        answer and the store's work on the previous one are a fleet's two biggest costs, and they
+        overlap. Stopping early may leave that one prefetched answer unused.
+        """
+        pending = list(calls)
         results: list[CallResult] = []
-        for call in calls:
-            result = self._one(call, source, record_empty)
-            results.append(result)
-            if after_each is not None and not after_each(result):
-                break
+        if not pending:
+            return results
+        with ThreadPoolExecutor(1, thread_name_prefix="dbsnooze-fetch") as helper:
+            ahead = helper.submit(self._answer, pending[0])
+            for following in [*pending[1:], None]:
+                answer = ahead.result()
+                if following is not None:
+                    ahead = helper.submit(self._answer, following)
+                result = self._store(answer, source, record_empty)
+                results.append(result)
+                if after_each is not None and not after_each(result):
+                    ahead.cancel()
+                    break
         return results
 
-    def _one(self, call: Call, source: Source, record_empty: bool) -> CallResult:
+    def _answer(self, call: Call) -> _Answer:
         asked = tuple(_asked(call))
         try:
             stats = self._fetch(call)
         except ProviderError as exc:
             log.warning("cloud call failed", extra={"call": describe(call), "error": exc.message})
-            return CallResult(asked, (), f"{describe(call)}: {exc.message}")
+            return _Answer(call, asked, [], [], f"{describe(call)}: {exc.message}")
         wanted = set(asked)
-        stats = [s for s in stats if (s.instance_id, s.metric, s.hour) in wanted]
+        keys = [(s.instance_id, s.metric, s.hour) for s in stats]
+        stats = [stat for stat, key in zip(stats, keys, strict=True) if key in wanted]
+        have = set(keys)
+        return _Answer(call, asked, stats, [key for key in asked if key not in have])
+
+    def _store(self, answer: _Answer, source: Source, record_empty: bool) -> CallResult:
+        if answer.error is not None:
+            return CallResult(answer.asked, (), answer.error)
         now = self.ctx.clock()
         with transaction(self.ctx.sessions) as session:
-            samples.upsert(session, stats, source, now)
+            samples.upsert(session, answer.stats, source, now)
             if record_empty:
-                have = {(s.instance_id, s.metric, s.hour) for s in stats}
-                samples.mark_empty(session, [key for key in asked if key not in have], now)
-        return CallResult(asked, tuple(stats))
+                samples.mark_empty(session, answer.silent, now)
+        return CallResult(answer.asked, tuple(answer.stats))
 
     def _fetch(self, call: Call) -> list[HourlyStat]:
         if isinstance(call, StatisticsCall):
@@ -86,17 +121,19 @@ class Fetcher:
 
     def _source(self, account_id: int, region: str) -> CloudWatchSource:
         key = (account_id, region)
-        if key not in self._sources:
-            client = self.ctx.clients.client(self.accounts[account_id], region, "cloudwatch")
-            self._sources[key] = CloudWatchSource(client, self.buckets.get(account_id, region))
-        return self._sources[key]
+        with self._lock:
+            if key not in self._sources:
+                client = self.ctx.clients.client(self.accounts[account_id], region, "cloudwatch")
+                self._sources[key] = CloudWatchSource(client, self.buckets.get(account_id, region))
+            return self._sources[key]
 
 
 def _asked(call: Call) -> Iterable[tuple[int, str, datetime]]:
     if isinstance(call, StatisticsCall):
         return ((call.target.instance_id, call.metric, hour) for hour in call.span)
     pairs = {(q.target.instance_id, q.metric) for q in call.queries}
-    return ((iid, metric, hour) for iid, metric in sorted(pairs) for hour in call.span)
+    hours = tuple(call.span)
+    return ((iid, metric, hour) for iid, metric in sorted(pairs) for hour in hours)
 
 
 def describe(call: Call) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dbsnooze.collect.hours import backfill_window
+from dbsnooze.collect.hours import HOURS_PER_DAY, backfill_window
 from dbsnooze.collect.plan import (
     Estimate,
     SeriesRequest,
@@ -23,7 +23,7 @@ from dbsnooze.collect.runner import CallResult, Fetcher, gap_requests
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
-from dbsnooze.domain import HourRange, Source, Target, floor_hour
+from dbsnooze.domain import HOUR, HourRange, Source, Target, floor_hour
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.jobs.queue import BACKFILL, FLEET, JobState
@@ -34,7 +34,6 @@ from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow, JobRow
 
 log = logging.getLogger(__name__)
-FLEET_CHUNK = 100  # instances per part of a fleet job: 2,000 GetMetricData queries, 4+ calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,7 @@ def _fields(how: Depth, force: bool, actor: str) -> dict[str, Any]:
 def submit_fleet(
     ctx: Context, flt: instance_store.InstanceFilter, days: int, force: bool, actor: str
 ) -> JobRow:
-    """One fleet job whose parts (≤ FLEET_CHUNK instances of one account and region) any
+    """One fleet job whose parts (≤ fleet_chunk_size instances of one account and region) any
     worker can claim; instances already being backfilled are left to their running job."""
     how = depth(ctx, days)
     now = ctx.clock()
@@ -108,7 +107,7 @@ def submit_fleet(
         )
         session.add(parent)
         session.flush()
-        for chunk in _chunks(rows):
+        for chunk in _chunks(rows, ctx.settings.fleet_chunk_size):
             queue.submit(session, BACKFILL, chunk, _fields(how, force, actor), now, parent.id)
         if not rows:
             queue.finish(session, parent, JobState.SUCCEEDED, now)
@@ -129,30 +128,32 @@ def _fleet_rows(session: Session, flt: instance_store.InstanceFilter) -> list[In
     return [row for row in session.scalars(query.order_by(InstanceRow.id)) if row.id not in busy]
 
 
-def _chunks(rows: Sequence[InstanceRow]) -> list[list[int]]:
+def _chunks(rows: Sequence[InstanceRow], size: int) -> list[list[int]]:
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for row in rows:
         groups[(row.account_id, row.region)].append(row.id)
-    return [
-        ids[i : i + FLEET_CHUNK] for ids in groups.values() for i in range(0, len(ids), FLEET_CHUNK)
-    ]
+    return [ids[i : i + size] for ids in groups.values() for i in range(0, len(ids), size)]
 
 
 def dry_run(
     ctx: Context, flt: instance_store.InstanceFilter, days: int, force: bool
 ) -> dict[str, Any]:
-    """What a fleet backfill would ask the cloud for, and what GetMetricData would cost."""
+    """What a fleet backfill would ask the cloud for, and what GetMetricData would cost.
+
+    Planned part by part, as the workers will fetch it: a call never spans two parts.
+    """
     how = depth(ctx, days)
     window = backfill_window(ctx.clock(), how.days)
+    metrics = ctx.settings.metrics
     with ctx.sessions() as session:
         rows = _fleet_rows(session, flt)
-        targets = targets_for(session, [r.id for r in rows])
-        known = samples.known_hours(
-            session, [t.instance_id for t in targets], ctx.settings.metrics, window, not force
-        )
-    plan: Estimate = estimate(gap_requests(targets, ctx.settings.metrics, window, known))
+        chunks = _chunks(rows, ctx.settings.fleet_chunk_size)
+        targets = [targets_for(session, chunk) for chunk in chunks]
+        known = samples.known_hours(session, [r.id for r in rows], metrics, window, not force)
+    nothing = Estimate(0, 0, 0, 0, 0.0)
+    plan = sum((estimate(gap_requests(p, metrics, window, known)) for p in targets), nothing)
     return {
-        "instances": len(targets),
+        "instances": len(rows),
         "days": how.days,
         "capped": how.capped,
         "window_start": window.start,
@@ -163,44 +164,69 @@ def dry_run(
 
 @dataclass
 class Tally:
-    """Hour accounting for a job: an hour counts once per instance, whatever its metrics did."""
+    """Hour accounting for a job: an instance-hour counts once, when every metric planned for it
+    has been answered, so a resumed job never counts again what the interrupted run counted."""
 
     window: HourRange
     targets: Sequence[Target]
-    planned: int = 0  # instance-hours with at least one metric to fetch
+    outstanding: dict[int, dict[datetime, int]]  # per instance and hour: metrics not answered yet
     before: dict[str, int] = field(default_factory=dict)  # what an interrupted run already did
-    answered: dict[int, set[datetime]] = field(default_factory=lambda: defaultdict(set))
+    planned: int = 0  # instance-hours with at least one metric to fetch
+    finished: int = 0  # instance-hours whose every metric was answered
     stored: dict[int, set[datetime]] = field(default_factory=lambda: defaultdict(set))
+    silent: dict[int, set[datetime]] = field(default_factory=lambda: defaultdict(set))
     errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls,
+        window: HourRange,
+        targets: Sequence[Target],
+        requests: Sequence[SeriesRequest],
+        before: dict[str, int],
+    ) -> Tally:
+        outstanding: dict[int, dict[datetime, int]] = defaultdict(dict)
+        for request in requests:
+            left = outstanding[request.target.instance_id]
+            for hour in request.span:
+                left[hour] = left.get(hour, 0) + 1
+        planned = sum(len(hours) for hours in outstanding.values())
+        return cls(window, targets, outstanding, before, planned)
 
     def add(self, result: CallResult) -> None:
         if result.error:
             self.errors.append({"error": result.error})
             return
-        for instance_id, _metric, hour in result.asked:
-            self.answered[instance_id].add(hour)
         for stat in result.stored:
             self.stored[stat.instance_id].add(stat.hour)
+        for instance_id, _metric, hour in result.asked:
+            left = self.outstanding[instance_id]
+            left[hour] -= 1
+            if not left[hour]:
+                del left[hour]
+                self.finished += 1
+                if hour not in self.stored[instance_id]:
+                    self.silent[instance_id].add(hour)
 
     def counters(self) -> dict[str, int]:
-        answered = sum(len(hours) for hours in self.answered.values())
-        stored = sum(len(hours) for hours in self.stored.values())
+        empty = sum(len(hours) for hours in self.silent.values())
         done_before = self.before.get("hours_backfilled", 0) + self.before.get("hours_empty", 0)
         total = self.window.hours * len(self.targets)
         return {
             "hours_total": total,
             "hours_skipped": max(total - self.planned - done_before, 0),
-            "hours_backfilled": stored + self.before.get("hours_backfilled", 0),
-            "hours_empty": answered - stored + self.before.get("hours_empty", 0),
+            "hours_backfilled": self.finished - empty + self.before.get("hours_backfilled", 0),
+            "hours_empty": empty + self.before.get("hours_empty", 0),
         }
 
     def silent_hours(self, instance_id: int) -> set[datetime]:
-        return self.answered[instance_id] - self.stored[instance_id]
+        """Hours whose every metric was answered, and none had data."""
+        return self.silent[instance_id]
 
 
 def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState:
     """Run a claimed backfill job to its end; a resumed job simply finds fewer hours missing."""
-    with ctx.sessions() as session:
+    with transaction(ctx.sessions) as session:
         job = session.get(JobRow, job_id)
         assert job is not None
         targets = targets_for(session, queue.target_ids(session, job_id))
@@ -211,7 +237,7 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
             "hours_empty": job.hours_empty,
             "api_calls": job.api_calls,
         }
-    window = backfill_window(ctx.clock(), days)
+        window = _window(ctx, job)
     metrics = ctx.settings.metrics
     with ctx.sessions() as session:
         known = samples.known_hours(
@@ -223,7 +249,7 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
         "backfill started",
         extra={"job": job_id, "instances": len(targets), "days": days, "calls": len(calls)},
     )
-    tally = Tally(window, targets, _planned(requests), prior)
+    tally = Tally.of(window, targets, requests, prior)
     fetcher = Fetcher(ctx, buckets, accounts)
     progress = _Progress(ctx, job_id, owner, tally, fetcher, len(calls))
     fetcher.run(calls, Source.BACKFILL, record_empty=True, after_each=progress.step)
@@ -232,11 +258,14 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
     return progress.close()
 
 
-def _planned(requests: Sequence[SeriesRequest]) -> int:
-    hours: dict[int, set[datetime]] = defaultdict(set)
-    for request in requests:
-        hours[request.target.instance_id].update(request.span)
-    return sum(len(h) for h in hours.values())
+def _window(ctx: Context, job: JobRow) -> HourRange:
+    """The job's window, fixed when it first runs, so a resumed job finishes the same hours."""
+    if "window_end" in job.params:
+        end = datetime.fromisoformat(job.params["window_end"])
+        return HourRange(end - job.days * HOURS_PER_DAY * HOUR, end)
+    window = backfill_window(ctx.clock(), job.days)
+    job.params = {**job.params, "window_end": window.end.isoformat()}
+    return window
 
 
 def _record_asleep(
@@ -258,7 +287,7 @@ def _record_asleep(
             continue
         with transaction(ctx.sessions) as session:
             samples.mark_asleep(session, target.instance_id, metrics, hours, ctx.clock())
-        tally.stored[target.instance_id].update(hours)
+        tally.silent[target.instance_id].difference_update(hours)
 
 
 def _born(ctx: Context, target: Target, tally: Tally, metrics: Sequence[str]) -> datetime | None:
@@ -290,10 +319,11 @@ class _Progress:
         self.done += 1
         self._log()
         with transaction(self.ctx.sessions) as session:
-            self._save(session)
             if not queue.renew(session, self.job_id, self.owner, self._lease_end()):
-                self.stopped = JobState.RUNNING  # another worker owns it now
-            elif queue.cancel_requested(session, self.job_id):
+                self.stopped = JobState.RUNNING  # another worker owns it now: its counters
+                return False
+            self._save(session)
+            if queue.cancel_requested(session, self.job_id):
                 self.stopped = JobState.CANCELLED
         return self.stopped is None
 
@@ -328,11 +358,12 @@ class _Progress:
             return JobState.RUNNING
         state = self.stopped or (JobState.FAILED if self.tally.errors else JobState.SUCCEEDED)
         with transaction(self.ctx.sessions) as session:
-            self._save(session)
             job = session.get(JobRow, self.job_id)
             assert job is not None
-            if job.lease_owner == self.owner:
-                queue.finish(session, job, state, self.ctx.clock())
+            if job.lease_owner != self.owner:  # taken over since the last call: not ours to end
+                return JobState.RUNNING
+            self._save(session)
+            queue.finish(session, job, state, self.ctx.clock())
         log.info(
             "backfill finished",
             extra={"job": self.job_id, "state": state.value, **self.tally.counters()},

@@ -12,16 +12,19 @@ Measured on 50,000 rows, COPY staging was 2-3x faster than psycopg's pipelined e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from typing import Any, TypeAlias, cast
 
 import psycopg
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Dialect,
     Integer,
     RowMapping,
     Subquery,
@@ -29,15 +32,18 @@ from sqlalchemy import (
     case,
     delete,
     distinct,
+    extract,
     func,
     literal_column,
     null,
     select,
     text,
     tuple_,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import NullType
 
 from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
 from dbsnooze.store.db import transaction
@@ -65,6 +71,29 @@ class SamplePoint:
     minimum: float
     sample_count: float
     source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One metric over a window, one slot per hour in each column; None where nothing is stored."""
+
+    average: list[float | None]
+    maximum: list[float | None]
+    minimum: list[float | None]
+    sample_count: list[float | None]
+    source: list[Source | None]
+
+    @classmethod
+    def empty(cls, hours: int) -> Series:
+        return cls([None] * hours, [None] * hours, [None] * hours, [None] * hours, [None] * hours)
+
+    def point(self, index: int) -> SamplePoint | None:
+        source = self.source[index]
+        if source is None:
+            return None
+        values = (self.average, self.maximum, self.minimum, self.sample_count)
+        average, maximum, minimum, count = (cast(float, column[index]) for column in values)
+        return SamplePoint(average, maximum, minimum, count, source)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -102,7 +131,9 @@ def upsert(db: Db, stats: Sequence[HourlyStat], source: Source, fetched_at: date
 
     An hour that now has data is no longer empty, so its empty marker goes in the same pass.
     """
-    rows = list({_key(s): _stat_row(s) for s in stats}.values())
+    rows = list({(s.instance_id, s.metric, s.hour): _stat_row(s) for s in stats}.values())
+    for hour in {row[2] for row in rows}:  # a fleet's rows share a few hours: check each once
+        _checked_hour(hour)
     conn = _connection(db)
     for chunk in _chunks(rows, CHUNK_ROWS):
         with _staged(conn, chunk):
@@ -194,19 +225,19 @@ def _copy_rows(conn: Connection, rows: Sequence[_Staged]) -> None:
 def _insert_rows(conn: Connection, rows: Sequence[_Staged]) -> None:
     to_db = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     assert to_db is not None
-    converted = [(i, m, to_db(h), *values) for i, m, h, *values in rows]
+    as_db = {hour: to_db(hour) for hour in {row[2] for row in rows}}  # once per distinct hour
+    converted = [(i, m, as_db[h], *values) for i, m, h, *values in rows]
     conn.exec_driver_sql(f"INSERT INTO {_STAGE} VALUES (?, ?, ?, ?, ?, ?, ?)", converted)
 
 
-def _key(stat: HourlyStat) -> Key:
-    return _checked((stat.instance_id, stat.metric, stat.hour))
-
-
 def _checked(key: Key) -> Key:
-    hour = key[2]
+    _checked_hour(key[2])
+    return key
+
+
+def _checked_hour(hour: datetime) -> None:
     if hour.tzinfo is None or hour.minute or hour.second or hour.microsecond:
         raise ValueError(f"a sample hour must be UTC-aware and on the hour, got {hour!r}")
-    return key
 
 
 def _stat_row(s: HourlyStat) -> _Staged:
@@ -278,11 +309,73 @@ def history(
     db: Db, instance_id: int, metrics: Sequence[str], window: HourRange
 ) -> dict[str, list[SamplePoint | None]]:
     """One list per metric, one slot per hour of the window; None where nothing is stored."""
-    series: dict[str, list[SamplePoint | None]] = {m: [None] * window.hours for m in metrics}
-    query = select(_SAMPLES).where(_in_window(SampleRow, [instance_id], list(series), window))
-    for row in db.execute(query).mappings():
-        series[row["metric"]][int((row["hour"] - window.start) / HOUR)] = _point(row)
-    return series
+    return {
+        metric: [found.point(index) for index in range(window.hours)]
+        for metric, found in series(db, instance_id, metrics, window).items()
+    }
+
+
+def series(
+    db: Db, instance_id: int, metrics: Sequence[str], window: HourRange
+) -> dict[str, Series]:
+    """`history` as columns: what a chart reads, without an object per sample.
+
+    90 days of 5 metrics is 10,800 rows, read for every chart: each row's hour comes back as the
+    driver stores it and finds its slot through a table built once per window, instead of through
+    two datetime conversions, and its values go straight into the columns.
+    """
+    found = {metric: Series.empty(window.hours) for metric in metrics}
+    conn = _connection(db)
+    hour_column, slot = _hour_slots(conn.dialect, window)
+    query = select(SampleRow.metric, hour_column, *_POINT_COLUMNS).where(
+        _in_window(SampleRow, [instance_id], list(found), window)
+    )
+    for metric, hour, average, maximum, minimum, count, source in conn.execute(query).all():
+        index = slot(hour)
+        if index is None:
+            index = _slot_slowly(conn, hour, window)
+        column = found[metric]
+        column.average[index] = average
+        column.maximum[index] = maximum
+        column.minimum[index] = minimum
+        column.sample_count[index] = count
+        column.source[index] = _SOURCES[source]
+    return found
+
+
+def hour_coverage(
+    found: Mapping[str, Series], window: HourRange, empty: set[datetime]
+) -> list[Coverage]:
+    """Coverage of each hour from one instance's `series` and its empty-marked hours.
+
+    The same rule as `_hour_states` (asleep, then complete, partial, empty, missing), for samples
+    already in hand: a chart needs no second pass over them in SQL.
+    """
+    wanted = len(found)
+    sources = [column.source for column in found.values()]
+    per_hour = zip(*sources, strict=True) if sources else repeat(())
+    states = []
+    for hour, hour_sources in zip(window, per_hour, strict=False):
+        stored = [source for source in hour_sources if source is not None]
+        if Source.ASLEEP in stored:
+            states.append(Coverage.ASLEEP)
+        elif stored and len(stored) >= wanted:
+            states.append(Coverage.COMPLETE)
+        elif stored:
+            states.append(Coverage.PARTIAL)
+        else:
+            states.append(Coverage.EMPTY if hour in empty else Coverage.MISSING)
+    return states
+
+
+def empty_hours(
+    db: Db, instance_id: int, metrics: Sequence[str], window: HourRange
+) -> set[datetime]:
+    """Hours of the window in which the cloud had nothing for at least one of these metrics."""
+    query = select(distinct(EmptyHourRow.hour)).where(
+        _in_window(EmptyHourRow, [instance_id], sorted(set(metrics)), window)
+    )
+    return set(db.execute(query).scalars())
 
 
 def latest(
@@ -311,6 +404,49 @@ def _newest_awake(instance_id: int, metric: str) -> Subquery:
         .limit(1)
         .subquery()
     )
+
+
+_POINT_COLUMNS = (
+    SampleRow.average,
+    SampleRow.maximum,
+    SampleRow.minimum,
+    SampleRow.sample_count,
+    SampleRow.source,
+)
+_SOURCES = {source.value: source for source in Source}
+
+
+def _hour_slots(
+    dialect: Dialect, window: HourRange
+) -> tuple[ColumnElement[Any], Callable[[Any], int | None]]:
+    """What to select for a sample's hour, and how that value becomes its index in the window.
+
+    PostgreSQL works the index out itself, in C and beside us; SQLite's date functions cost more
+    than handing back its stored text, which a table built once per window then maps to an index.
+    """
+    if dialect.name == "postgresql":
+        epoch = extract("epoch", SampleRow.hour).cast(Integer)
+        return (epoch - int(window.start.timestamp())) // 3600, _as_index
+    return type_coerce(SampleRow.hour, NullType()), _slots(dialect, window).get
+
+
+def _as_index(value: Any) -> int | None:
+    return int(value)
+
+
+@functools.lru_cache(maxsize=32)  # a chart's window moves once an hour
+def _slots(dialect: Dialect, window: HourRange) -> dict[Any, int]:
+    """Each hour of the window, spelled as the driver hands it back, to its index."""
+    to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    return {(to_db(hour) if to_db else hour): index for index, hour in enumerate(window)}
+
+
+def _slot_slowly(conn: Connection, raw: Any, window: HourRange) -> int:
+    """The index of an hour stored in another spelling than the store writes (e.g. by hand)."""
+    to_python = UTCDateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    hour = to_python(raw) if to_python else raw
+    assert isinstance(hour, datetime)
+    return int((hour - window.start) / HOUR)
 
 
 def _point(row: RowMapping) -> SamplePoint:

@@ -151,7 +151,7 @@ def metrics_history(
     end: datetime | None = None,
     metrics: Annotated[str | None, Query(description="comma-separated metric keys")] = None,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
-) -> dict[str, Any] | PlainTextResponse:
+) -> JSONResponse | PlainTextResponse:
     row = _instance(session, instance_id)
     if range_ and (start or end):
         raise Unprocessable("invalid_range", "give either range or start/end, not both")
@@ -165,7 +165,7 @@ def metrics_history(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return found.as_dict()
+    return JSONResponse(found.to_json())
 
 
 @router.get("/instances/{instance_id}/metrics/coverage")

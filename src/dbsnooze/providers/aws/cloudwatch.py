@@ -27,7 +27,7 @@ SCAN_BY = "TimestampAscending"
 _FAILED_STATUS: dict[str, str] = {"Forbidden": "access_denied", "InternalError": "cloud_error"}
 
 _Series = tuple[int, str]  # (instance id, metric)
-_Values = dict[datetime, dict[str, float]]  # hour -> statistic -> value
+_ByStat = dict[str, dict[datetime, float]]  # statistic -> hour -> value
 
 
 class CloudWatchSource:
@@ -51,21 +51,22 @@ class CloudWatchSource:
         if call.span.hours == 0:
             return []
         answer = self._request("GetMetricStatistics", _statistics_params(call))
-        by_hour = _hourly_points(answer.get("Datapoints", []), call.span)
-        return _assemble(call.target.instance_id, call.metric, by_hour)
+        by_stat = _hourly_points(answer.get("Datapoints", []), call.span)
+        return _assemble(call.target.instance_id, call.metric, by_stat)
 
     def data(self, call: DataCall) -> list[HourlyStat]:
         """GetMetricData over every page; an hour missing any statistic is dropped, not invented."""
         if call.span.hours == 0 or not call.queries:
             return []
-        values: dict[_Series, _Values] = {}
+        values: dict[_Series, _ByStat] = {}
+        hours: dict[datetime, datetime | None] = {}  # a timestamp's hour; None: outside the span
         for page in self._pages(_data_params(call)):
             for result in page.get("MetricDataResults", []):
-                _collect(values, call, result)
+                _collect(values, call, result, hours)
         return [
             stat
-            for (instance_id, metric), by_hour in sorted(values.items())
-            for stat in _assemble(instance_id, metric, by_hour)
+            for (instance_id, metric), by_stat in sorted(values.items())
+            for stat in _assemble(instance_id, metric, by_stat)
         ]
 
     def _pages(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -131,54 +132,72 @@ def _with_token(params: dict[str, Any], token: str | None) -> dict[str, Any]:
     return params if token is None else {**params, "NextToken": token}
 
 
-def _hourly_points(
-    datapoints: Iterable[Mapping[str, Any]], span: HourRange
-) -> dict[datetime, dict[str, float]]:
+def _hourly_points(datapoints: Iterable[Mapping[str, Any]], span: HourRange) -> _ByStat:
     """Datapoints keyed by their hour; points outside the span are ignored, the first one wins."""
-    by_hour: dict[datetime, dict[str, float]] = {}
+    by_stat: _ByStat = {stat: {} for stat in STATISTICS}
+    seen: set[datetime] = set()
     for point in datapoints:
         hour = _hour(point["Timestamp"])
-        if hour in span and hour not in by_hour:
-            by_hour[hour] = {stat: float(point[stat]) for stat in STATISTICS if stat in point}
-    return by_hour
+        if hour in span and hour not in seen:
+            seen.add(hour)
+            for stat in STATISTICS:
+                if stat in point:
+                    by_stat[stat][hour] = float(point[stat])
+    return by_stat
 
 
-def _collect(values: dict[_Series, _Values], call: DataCall, result: Mapping[str, Any]) -> None:
+def _collect(
+    values: dict[_Series, _ByStat],
+    call: DataCall,
+    result: Mapping[str, Any],
+    hours: dict[datetime, datetime | None],
+) -> None:
+    """One query's values into its series, the first value per hour winning.
+
+    This runs once per datapoint of a fleet (millions), so each timestamp's hour is worked out
+    once per call: the queries of one call share their timestamps.
+    """
     status = str(result.get("StatusCode", "Complete"))
     if status in _FAILED_STATUS:
         raise ProviderError(_FAILED_STATUS[status], _failed_query_message(call, result, status))
     query = call.by_id.get(str(result.get("Id")))
     if query is None:
         return
-    series = values.setdefault((query.target.instance_id, query.metric), {})
+    by_hour = values.setdefault((query.target.instance_id, query.metric), {}).setdefault(
+        query.stat, {}
+    )
     for timestamp, value in zip(
         result.get("Timestamps", []), result.get("Values", []), strict=False
     ):
-        hour = _hour(timestamp)
-        if hour in call.span:
-            series.setdefault(hour, {}).setdefault(query.stat, float(value))
+        if timestamp not in hours:
+            hours[timestamp] = _hour_within(timestamp, call.span)
+        hour = hours[timestamp]
+        if hour is not None and hour not in by_hour:
+            by_hour[hour] = float(value)
 
 
 def _assemble(
-    instance_id: int, metric: str, by_hour: Mapping[datetime, Mapping[str, float]]
+    instance_id: int, metric: str, by_stat: Mapping[str, Mapping[datetime, float]]
 ) -> list[HourlyStat]:
+    """Whole hours only: an hour missing any statistic is dropped, not invented."""
+    if any(stat not in by_stat for stat in STATISTICS):
+        return []
+    average, maximum, minimum = by_stat["Average"], by_stat["Maximum"], by_stat["Minimum"]
+    count = by_stat["SampleCount"]
     return [
-        HourlyStat(
-            instance_id=instance_id,
-            metric=metric,
-            hour=hour,
-            average=stats["Average"],
-            maximum=stats["Maximum"],
-            minimum=stats["Minimum"],
-            sample_count=stats["SampleCount"],
-        )
-        for hour, stats in sorted(by_hour.items())
-        if all(stat in stats for stat in STATISTICS)
+        HourlyStat(instance_id, metric, hour, value, maximum[hour], minimum[hour], count[hour])
+        for hour, value in sorted(average.items())
+        if hour in maximum and hour in minimum and hour in count
     ]
 
 
 def _hour(timestamp: datetime) -> datetime:
     return floor_hour(timestamp.astimezone(UTC))
+
+
+def _hour_within(timestamp: datetime, span: HourRange) -> datetime | None:
+    hour = _hour(timestamp)
+    return hour if hour in span else None
 
 
 def _failed_query_message(call: DataCall, result: Mapping[str, Any], status: str) -> str:

@@ -15,6 +15,7 @@ from botocore.credentials import CredentialResolver, DeferredRefreshableCredenti
 from dbsnooze.config import Settings
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, ProviderError
 from dbsnooze.observability import instrument
+from dbsnooze.providers.aws import parsing
 from dbsnooze.providers.aws.errors import AWS_ERRORS, credential_secrets, to_provider_error
 from dbsnooze.providers.aws.permissions import action_for
 
@@ -59,8 +60,11 @@ def make_session(
 ) -> boto3.Session:
     """A boto3 session for one account; assume-role sessions refresh themselves before expiry."""
     if credentials.method is AuthMethod.ASSUME_ROLE:
-        return _assume_role_session(credentials, endpoint_url, config, sts_region)
-    return _base_session(credentials)
+        session = _assume_role_session(credentials, endpoint_url, config, sts_region)
+    else:
+        session = _base_session(credentials)
+    parsing.install(session)
+    return session
 
 
 def _base_session(credentials: Credentials) -> boto3.Session:

@@ -1,0 +1,201 @@
+"""The web UI: server-rendered pages over the same store the API reads, plus static files.
+
+Pages render what they can on the server (tables, sparklines); the instance page's charts,
+heatmap and backfill progress are drawn by small scripts that call the JSON API with the
+login cookie. `install(app)` is the one call the app factory makes.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dbsnooze import __version__
+from dbsnooze.api.deps import ContextDep, SessionDep
+from dbsnooze.api.jobs_view import public as job_public
+from dbsnooze.api.schemas import JobPublic
+from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
+from dbsnooze.jobs import queue
+from dbsnooze.metrics import METRICS
+from dbsnooze.store import accounts as account_store
+from dbsnooze.store import instances as instance_store
+from dbsnooze.store.tables import InstanceRow
+from dbsnooze.web import auth, listing, overview, svg
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+VENDOR_FILES = ("vendor/uPlot.iife.min.js", "vendor/uPlot.min.css")
+RANGES = ("24h", "7d", "30d", "90d")
+DEFAULT_RANGE = "30d"
+BACKFILL_CHOICES = (1, 7, 14, 30, 60, 90, 180, 365, HARD_MAX_BACKFILL_DAYS)
+JOBS_PER_PAGE = 50
+# Pages load scripts, styles and data from this server only; nothing may frame them.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+public = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, dependencies=[Depends(auth.require_login)])
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(auth.LoginRequired, auth.to_login)
+    app.include_router(public)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+@functools.cache
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(version=__version__, metric_specs=METRICS)
+    templates.env.filters.update(sparkline=svg.sparkline, coverage_bar=svg.coverage_bar)
+    return templates
+
+
+def vendor_ready() -> bool:
+    return all((STATIC_DIR / name).is_file() for name in VENDOR_FILES)
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("login_enabled", auth.token_required(request))
+    response = _templates().TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+# --- login ------------------------------------------------------------------------------------
+
+
+@public.get("/login", response_model=None)
+def login_page(request: Request, next: str | None = None) -> Response:
+    if not auth.token_required(request):
+        return RedirectResponse(auth.safe_next(next), status_code=303)
+    return _render(request, "login.html", next=auth.safe_next(next), error=None)
+
+
+@public.post("/login", response_model=None)
+def login(
+    request: Request,
+    token: Annotated[str, Form(max_length=4096)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/",
+) -> Response:
+    target = auth.safe_next(next)
+    if not auth.token_required(request):
+        return RedirectResponse(target, status_code=303)
+    if not auth.token_matches(request, token.strip()):
+        error = "That token is not the one this server was started with."
+        return _render(request, "login.html", status_code=401, next=target, error=error)
+    response = RedirectResponse(target, status_code=303)
+    auth.set_cookie(response, request, token.strip())
+    return response
+
+
+@public.post("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse(auth.LOGIN_PATH, status_code=303)
+    auth.clear_cookie(response)
+    return response
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@pages.get("/")
+def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    query, now = listing.parse(request.query_params), ctx.clock()
+    flt, limit, offset = query.filter, query.per_page, query.offset
+    rows, total = instance_store.page(session, flt, limit, offset, query.sort)
+    extras = overview.page_extras(session, [r.id for r in rows], ctx.settings.metrics, now)
+    return _render(
+        request,
+        "instances.html",
+        query=query,
+        rows=rows,
+        total=total,
+        extras=extras,
+        accounts={a.id: a.name for a in account_store.all_rows(session)},
+        facets=listing.facets(session),
+        window=overview.spark_window(now),
+        active_at=overview.ACTIVE_AT,
+    )
+
+
+@pages.get("/instances/{instance_id}")
+def instance_page(
+    request: Request, instance_id: int, ctx: ContextDep, session: SessionDep
+) -> HTMLResponse:
+    row = instance_store.get(session, instance_id)
+    if row is None:
+        message = f"There is no instance with id {instance_id}."
+        return _render(request, "not_found.html", status_code=404, message=message)
+    account = account_store.get(session, row.account_id)
+    chosen = request.query_params.get("range", DEFAULT_RANGE)
+    max_days = ctx.settings.backfill_max_days
+    return _render(
+        request,
+        "instance.html",
+        row=row,
+        account_name=account.name if account else f"#{row.account_id}",
+        range=chosen if chosen in RANGES else DEFAULT_RANGE,
+        ranges=RANGES,
+        metrics=ctx.settings.metrics,
+        active_at=overview.ACTIVE_AT,
+        vendor_ready=vendor_ready(),
+        backfill_choices=[d for d in BACKFILL_CHOICES if d < max_days] + [max_days],
+        backfill_default=min(ctx.settings.backfill_default_days, max_days),
+    )
+
+
+@pages.get("/jobs")
+def jobs_page(request: Request, session: SessionDep, state: str | None = None) -> HTMLResponse:
+    return _render(request, "jobs.html", **_jobs(session, state, _offset(request)))
+
+
+@pages.get("/jobs/table")
+def jobs_table(request: Request, session: SessionDep, state: str | None = None) -> HTMLResponse:
+    """The jobs table alone: the jobs page swaps it in while any job is still going."""
+    return _render(request, "_jobs_table.html", **_jobs(session, state, _offset(request)))
+
+
+def _offset(request: Request) -> int:
+    raw = request.query_params.get("offset", "0")
+    return int(raw) if raw.isdigit() else 0
+
+
+def _jobs(session: Session, state: str | None, offset: int) -> dict[str, Any]:
+    states = [s.value for s in queue.JobState]
+    wanted = state if state in states else None
+    rows, total = queue.page(session, JOBS_PER_PAGE, offset, wanted)
+    jobs: list[JobPublic] = [job_public(session, row) for row in rows]
+    ids = {i for job in jobs for i in job.instance_ids}
+    query = select(InstanceRow.id, InstanceRow.provider_id).where(InstanceRow.id.in_(ids))
+    names = {instance_id: name for instance_id, name in session.execute(query).tuples()}
+    return {
+        "jobs": jobs,
+        "names": names,
+        "total": total,
+        "offset": offset,
+        "per_page": JOBS_PER_PAGE,
+        "state": wanted or "",
+        "states": states,
+        "active": any(job.finished_at is None for job in jobs),
+    }
+
+
+@pages.get("/accounts")
+def accounts_page(request: Request, session: SessionDep) -> HTMLResponse:
+    rows = account_store.all_rows(session)
+    counts = account_store.instance_counts(session)
+    return _render(request, "accounts.html", accounts=rows, counts=counts)

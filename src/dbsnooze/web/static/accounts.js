@@ -1,0 +1,121 @@
+// The accounts page: add an account (the server tests its credentials first), test, remove.
+"use strict";
+
+(function () {
+  const { api, describeError, say } = window.dbsnooze;
+  const form = document.getElementById("account-form");
+  const method = document.getElementById("a-method");
+  const status = document.getElementById("account-form-status");
+  const message = document.getElementById("accounts-message");
+  const submit = document.getElementById("account-submit");
+
+  function showMethodFields() {
+    for (const set of form.querySelectorAll(".auth-fields")) {
+      const on = set.dataset.method === method.value;
+      set.hidden = !on;
+      set.disabled = !on;
+    }
+  }
+
+  function value(name) {
+    const field = form.elements.namedItem(name);
+    return field && !field.disabled ? field.value.trim() : "";
+  }
+
+  function authBody() {
+    const auth = { method: method.value };
+    const fields = {
+      profile: ["profile"],
+      static_keys: ["access_key_id", "secret_access_key", "session_token"],
+      assume_role: ["role_arn", "external_id", "source_profile"],
+    }[method.value] || [];
+    for (const name of fields) {
+      if (value(name)) auth[name] = value(name);
+    }
+    return auth;
+  }
+
+  function requestBody() {
+    const body = {
+      name: value("name"),
+      provider: form.elements.namedItem("provider").value,
+      regions: value("regions").split(/[\s,]+/).filter(Boolean),
+      auth: authBody(),
+    };
+    if (value("endpoint_url")) body.endpoint_url = value("endpoint_url");
+    return body;
+  }
+
+  function clearSecrets() {
+    for (const field of form.querySelectorAll('input[type="password"]')) field.value = "";
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!form.checkValidity()) {
+      form.reportValidity();
+      return;
+    }
+    submit.disabled = true;
+    say(status, "Testing the credentials against the cloud…", "info");
+    const result = await api("POST", "/api/v1/cloud-accounts", requestBody());
+    submit.disabled = false;
+    clearSecrets();
+    if (!result.ok) {
+      say(status, "Not added. " + describeError(result), "error");
+      return;
+    }
+    say(status, "Account " + result.data.name + " added. Looking for its databases…", "ok");
+    const found = await api("POST", "/api/v1/discover?account=" + result.data.id);
+    if (!found.ok) {
+      say(status, "Account " + result.data.name + " added, but discovery failed: " + describeError(found), "error");
+      return;
+    }
+    const totals = found.data.totals;
+    const problems = totals.errors.map((e) => e.region + ": " + e.error).join("; ");
+    say(status, "Account " + result.data.name + " added: " + totals.seen + " database instance(s) found" +
+      (problems ? ". Some regions failed: " + problems : "."), problems ? "error" : "ok");
+    setTimeout(() => window.location.reload(), problems ? 4000 : 1200);
+  });
+
+  document.addEventListener("click", async (event) => {
+    const test = event.target.closest(".test-account");
+    const remove = event.target.closest(".remove-account");
+    if (test) await testAccount(test);
+    if (remove) await removeAccount(remove);
+  });
+
+  async function testAccount(button) {
+    const row = button.closest("tr");
+    button.disabled = true;
+    say(message, "Testing " + row.dataset.name + "…", "info");
+    const result = await api("POST", "/api/v1/cloud-accounts/" + button.dataset.accountId + "/test");
+    button.disabled = false;
+    if (!result.ok) {
+      say(message, "Could not test " + row.dataset.name + ": " + describeError(result), "error");
+    } else if (result.data.ok) {
+      say(message, "The credentials of " + row.dataset.name + " work.", "ok");
+    } else {
+      say(message, "The credentials of " + row.dataset.name + " failed: " + result.data.error, "error");
+    }
+  }
+
+  async function removeAccount(button) {
+    const name = button.dataset.name;
+    if (!window.confirm("Remove the account " + name + "? Its instances and their history are deleted from dbsnooze (nothing changes in the cloud).")) {
+      return;
+    }
+    button.disabled = true;
+    const result = await api("DELETE", "/api/v1/cloud-accounts/" + button.dataset.accountId);
+    if (!result.ok) {
+      button.disabled = false;
+      say(message, "Could not remove " + name + ": " + describeError(result), "error");
+      return;
+    }
+    say(message, "Account " + name + " removed.", "ok");
+    setTimeout(() => window.location.reload(), 600);
+  }
+
+  method.addEventListener("change", showMethodFields);
+  showMethodFields();
+})();

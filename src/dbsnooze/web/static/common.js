@@ -1,0 +1,90 @@
+// Shared by every page: times in the viewer's zone, API calls with the login cookie, errors in words.
+"use strict";
+
+(function () {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const dateTime = new Intl.DateTimeFormat(undefined, {
+    weekday: "short", day: "numeric", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit",
+  });
+  const shortTime = new Intl.DateTimeFormat(undefined, {
+    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+  });
+
+  function formatLocal(moment) {
+    return dateTime.format(moment instanceof Date ? moment : new Date(moment));
+  }
+
+  function ago(moment, now) {
+    const minutes = Math.round((now - moment) / 60000);
+    if (minutes < 1) return "just now";
+    if (minutes < 90) return minutes + " min ago";
+    const hours = Math.round(minutes / 60);
+    if (hours < 48) return hours + " h ago";
+    return Math.round(hours / 24) + " days ago";
+  }
+
+  function localizeTimes(root) {
+    const now = new Date();
+    for (const el of (root || document).querySelectorAll("time[datetime]")) {
+      const moment = new Date(el.getAttribute("datetime"));
+      if (Number.isNaN(moment.getTime())) continue;
+      el.title = moment.toISOString().replace(".000Z", "Z") + " (UTC)";
+      el.textContent = el.dataset.style === "relative"
+        ? shortTime.format(moment) + " · " + ago(moment, now)
+        : formatLocal(moment);
+    }
+    for (const el of (root || document).querySelectorAll("[data-tz-name]")) {
+      el.textContent = zone;
+    }
+  }
+
+  async function api(method, url, body) {
+    const init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (err) {
+      return { ok: false, status: 0, data: null };
+    }
+    let data = null;
+    if (response.status !== 204) {
+      try { data = await response.json(); } catch (err) { data = null; }
+    }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  const PREFIX = {
+    provider_not_supported: "Not supported yet: ",
+    credentials_invalid: "The cloud rejected the credentials: ",
+    access_denied: "The credentials are not allowed to do this: ",
+    region_invalid: "Region problem: ",
+    throttled: "The cloud is throttling requests: ",
+  };
+
+  function describeError(result) {
+    if (result.status === 0) return "The server did not answer. Is dbsnooze still running?";
+    if (result.status === 401) return "Your sign-in is no longer valid. Reload the page to sign in again.";
+    const error = result.data && result.data.error;
+    if (!error) return "The server answered with HTTP status " + result.status + ".";
+    if (error.code === "backfill_running") {
+      return "A backfill of this instance is already running (job #" + error.job_id + ").";
+    }
+    return (PREFIX[error.code] || "") + error.message;
+  }
+
+  function say(el, text, kind) {
+    el.textContent = text;
+    el.dataset.kind = kind || "info";
+    el.classList.toggle("alert", kind === "error" || kind === "ok");
+    el.classList.toggle("alert-error", kind === "error");
+    el.classList.toggle("alert-ok", kind === "ok");
+  }
+
+  window.dbsnooze = { zone, formatLocal, localizeTimes, api, describeError, say };
+  document.addEventListener("DOMContentLoaded", () => localizeTimes(document));
+})();

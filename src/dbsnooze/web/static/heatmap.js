@@ -1,0 +1,156 @@
+// The instance page's day × hour-of-day activity heatmap and its coverage strip, both in the
+// viewer's time zone. Idle, asleep and no-data cells differ by pattern as well as colour.
+"use strict";
+
+(function () {
+  const SVG = "http://www.w3.org/2000/svg";
+  const dayKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" });
+  const dayLabel = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+  const STATE_WORDS = { active: "active", idle: "idle", asleep: "asleep (stopped)", nodata: "no data" };
+
+  function classify(cpu, connections, coverage, thresholds) {
+    if (coverage === "asleep") return "asleep";
+    if (cpu === null && connections === null) return "nodata";
+    const busy = (cpu !== null && cpu >= thresholds.cpu) ||
+      (connections !== null && connections >= thresholds.connections);
+    return busy ? "active" : "idle";
+  }
+
+  function level(cpu) {
+    if (cpu === null) return 1;
+    return cpu < 10 ? 1 : cpu < 25 ? 2 : cpu < 50 ? 3 : 4;
+  }
+
+  // Local (day, hour) cells; around a DST change two UTC hours can share a cell, or none.
+  function cells(history, thresholds) {
+    const cpu = history.series.cpu || [];
+    const conns = history.series.connections || [];
+    const days = new Map();
+    history.hours.forEach((iso, i) => {
+      const start = new Date(iso);
+      const key = dayKey.format(start);
+      if (!days.has(key)) days.set(key, { date: start, hours: new Array(24).fill(null) });
+      const hour = start.getHours();
+      const state = classify(cpu[i] ?? null, conns[i] ?? null, history.coverage[i], thresholds);
+      const slot = days.get(key).hours;
+      const cell = { iso, state, cpu: cpu[i] ?? null, connections: conns[i] ?? null };
+      slot[hour] = slot[hour] ? merge(slot[hour], cell) : cell;
+    });
+    return days;
+  }
+
+  const RANK = { active: 3, idle: 2, asleep: 1, nodata: 0 };
+  function merge(a, b) {
+    return RANK[b.state] > RANK[a.state] ? b : a;
+  }
+
+  function cellText(day, hour, cell) {
+    const when = dayLabel.format(day.date) + " " + String(hour).padStart(2, "0") + ":00";
+    const { number } = window.dbsnooze.charts;
+    const values = cell.state === "asleep" || cell.state === "nodata" ? ""
+      : ": CPU " + number(cell.cpu, "%") + ", " + number(cell.connections, "") + " connections";
+    return when + " · " + STATE_WORDS[cell.state] + values;
+  }
+
+  function drawHeatmap(holder, summaryEl, history, thresholds) {
+    const days = cells(history, thresholds);
+    const table = document.createElement("table");
+    table.className = "heatmap";
+    table.id = "heatmap-table";
+    const caption = table.createCaption();
+    caption.className = "visually-hidden";
+    caption.textContent = "Activity per hour: one row per day, one column per hour of the day, in " + window.dbsnooze.zone;
+    const head = table.createTHead().insertRow();
+    head.appendChild(headerCell("Day", "col"));
+    for (let h = 0; h < 24; h++) {
+      const th = headerCell(String(h).padStart(2, "0"), "col");
+      th.className = h % 3 === 0 ? "hour" : "hour minor";
+      th.setAttribute("aria-label", String(h).padStart(2, "0") + ":00");
+      head.appendChild(th);
+    }
+    head.appendChild(headerCell("Idle h", "col"));
+    const body = table.createTBody();
+    const totals = { active: 0, idle: 0, asleep: 0, nodata: 0 };
+    for (const [key, day] of days) {
+      const row = body.insertRow();
+      row.dataset.day = key;
+      const weekend = [0, 6].includes(day.date.getDay());
+      if (weekend) row.className = "weekend";
+      row.appendChild(headerCell(dayLabel.format(day.date), "row"));
+      let idle = 0;
+      day.hours.forEach((cell, hour) => {
+        const td = row.insertCell();
+        td.dataset.hour = String(hour);
+        if (!cell) {  // before or after the range, or skipped by a clock change
+          td.className = "hm hm-outside";
+          td.dataset.state = "outside";
+          return;
+        }
+        td.className = "hm hm-" + cell.state + (cell.state === "active" ? " hm-l" + level(cell.cpu) : "");
+        td.dataset.state = cell.state;
+        td.dataset.start = cell.iso;
+        if (cell.cpu !== null) td.dataset.cpu = String(cell.cpu);
+        totals[cell.state] += 1;
+        if (cell.state === "idle") idle += 1;
+        const text = cellText(day, hour, cell);
+        td.title = text;
+        td.setAttribute("aria-label", text);
+      });
+      const count = row.insertCell();
+      count.className = "idle-count";
+      count.textContent = String(idle);
+    }
+    holder.replaceChildren(table);
+    holder.dataset.state = "ready";
+    const hours = Object.values(totals).reduce((a, b) => a + b, 0);
+    const pct = (n) => (hours ? Math.round((100 * n) / hours) : 0) + " %";
+    summaryEl.textContent = "Over " + hours + " hours: idle " + totals.idle + " h (" + pct(totals.idle) +
+      "), active " + totals.active + " h (" + pct(totals.active) + "), asleep " + totals.asleep +
+      " h, no data " + totals.nodata + " h.";
+  }
+
+  function headerCell(text, scope) {
+    const th = document.createElement("th");
+    th.scope = scope;
+    th.textContent = text;
+    return th;
+  }
+
+  function drawCoverage(holder, summaryEl, history) {
+    const { hourLabel, COVERAGE_WORDS } = window.dbsnooze.charts;
+    const states = history.coverage;
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + states.length + " 10");
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.setAttribute("class", "cov-strip");
+    svg.setAttribute("role", "img");
+    const counts = {};
+    let start = 0;
+    for (let i = 1; i <= states.length; i++) {
+      if (i < states.length && states[i] === states[start]) continue;
+      const state = states[start];
+      counts[state] = (counts[state] || 0) + (i - start);
+      const rect = document.createElementNS(SVG, "rect");
+      rect.setAttribute("x", String(start));
+      rect.setAttribute("width", String(i - start));
+      rect.setAttribute("y", "0");
+      rect.setAttribute("height", "10");
+      rect.setAttribute("class", "cov-" + state);
+      rect.dataset.state = state;
+      const title = document.createElementNS(SVG, "title");
+      const first = Date.parse(history.hours[start]) / 1000;
+      const last = Date.parse(history.hours[i - 1]) / 1000;
+      title.textContent = (i - start) + " h " + state + " (" + COVERAGE_WORDS[state] + "): " +
+        hourLabel(first).split(" – ")[0] + " to " + hourLabel(last).split(" – ")[1];
+      rect.appendChild(title);
+      svg.appendChild(rect);
+      start = i;
+    }
+    const words = Object.entries(counts).map(([state, n]) => n + " h " + state + " (" + COVERAGE_WORDS[state] + ")");
+    svg.setAttribute("aria-label", "Coverage of " + states.length + " hours: " + words.join(", "));
+    holder.replaceChildren(svg);
+    summaryEl.textContent = "Coverage of the " + states.length + " hours shown: " + words.join(", ") + ".";
+  }
+
+  window.dbsnooze.heatmap = { drawHeatmap, drawCoverage, classify };
+})();

@@ -1,0 +1,251 @@
+// The instance page: load a range of history, draw it, and run a backfill with live progress.
+"use strict";
+
+(function () {
+  const { api, describeError, say } = window.dbsnooze;
+  const POLL_MS = 400;
+  const MAX_SPAN_DAYS = 455;
+  const page = document.getElementById("instance-page");
+  const id = page.dataset.instanceId;
+  const thresholds = { cpu: Number(page.dataset.activeCpu), connections: Number(page.dataset.activeConnections) };
+  const base = "/api/v1/instances/" + id + "/metrics/history";
+  const el = (name) => document.getElementById(name);
+  const status = el("history-status");
+  const chartsEl = el("charts");
+  const rangeForm = el("range-form");
+  const custom = el("custom-range");
+  let drawn = null;
+  let current = initialRange();
+
+  // --- history ----------------------------------------------------------------------------
+
+  function initialRange() {
+    const params = new URLSearchParams(window.location.search);
+    if (params.get("start") && params.get("end")) {
+      return { start: params.get("start"), end: params.get("end") };
+    }
+    return { range: page.dataset.range };
+  }
+
+  function query(extra) {
+    const params = new URLSearchParams(current.range ? { range: current.range } : { start: current.start, end: current.end });
+    for (const [k, v] of Object.entries(extra || {})) params.set(k, v);
+    return params.toString();
+  }
+
+  async function loadHistory() {
+    say(status, "Loading history…", "info");
+    chartsEl.dataset.state = "loading";
+    const result = await api("GET", base + "?" + query());
+    if (!result.ok) {
+      chartsEl.dataset.state = "error";
+      say(status, "Could not load the history: " + describeError(result), "error");
+      return;
+    }
+    el("csv-link").href = base + "?" + query({ format: "csv" });
+    window.history.replaceState(null, "", "?" + query());
+    render(result.data);
+  }
+
+  function render(history) {
+    const stored = history.coverage.filter((s) => s !== "missing").length;
+    if (drawn) drawn.destroy();
+    drawn = null;
+    if (window.uPlot) {
+      drawn = window.dbsnooze.charts.draw(chartsEl, readout, history);
+    }
+    chartsEl.dataset.state = !window.uPlot ? "unavailable" : stored ? "ready" : "empty";
+    window.dbsnooze.heatmap.drawCoverage(el("coverage-strip"), el("coverage-summary"), history);
+    window.dbsnooze.heatmap.drawHeatmap(el("heatmap"), el("heatmap-summary"), history, thresholds);
+    const first = window.dbsnooze.formatLocal(history.hours[0]);
+    const last = window.dbsnooze.formatLocal(Date.parse(history.hours[history.hours.length - 1]) + 3600000);
+    say(status, stored
+      ? "Showing " + history.hours.length + " hours, " + first + " to " + last + "."
+      : "No history stored for " + first + " to " + last + " yet. Backfill fetches it from the cloud.",
+      "info");
+    custom.dataset.lastStart = history.start;
+    custom.dataset.lastEnd = history.end;
+  }
+
+  const readout = window.dbsnooze.charts.makeReadout(el("readout-time"), el("readout-values"));
+
+  // --- range controls ---------------------------------------------------------------------
+
+  function localInput(iso) {
+    const d = new Date(iso);
+    const pad = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":00";
+  }
+
+  rangeForm.addEventListener("change", (event) => {
+    if (event.target.name !== "range") return;
+    const choice = event.target.value;
+    custom.disabled = choice !== "custom";
+    if (choice === "custom") {
+      if (custom.dataset.lastStart) {
+        el("range-start").value = localInput(custom.dataset.lastStart);
+        el("range-end").value = localInput(custom.dataset.lastEnd);
+      }
+      el("range-start").focus();
+      return;
+    }
+    current = { range: choice };
+    loadHistory();
+  });
+
+  rangeForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const start = new Date(el("range-start").value);
+    const end = new Date(el("range-end").value);
+    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime())) {
+      say(status, "Give both a start and an end for the custom range.", "error");
+      return;
+    }
+    if (end <= start) {
+      say(status, "The end of the range must come after its start.", "error");
+      return;
+    }
+    if (end - start > MAX_SPAN_DAYS * 86400000) {
+      say(status, "A range can span at most " + MAX_SPAN_DAYS + " days.", "error");
+      return;
+    }
+    current = { start: start.toISOString(), end: end.toISOString() };
+    loadHistory();
+  });
+
+  if (current.start) {
+    el("range-custom").checked = true;
+    custom.disabled = false;
+    el("range-start").value = localInput(current.start);
+    el("range-end").value = localInput(current.end);
+  }
+
+  // --- backfill ---------------------------------------------------------------------------
+
+  const form = el("backfill-form");
+  const button = el("backfill-button");
+  const cancel = el("backfill-cancel");
+  const box = el("backfill-status");
+  const bar = el("backfill-progress");
+  const text = el("backfill-text");
+  let following = null;
+
+  function plural(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
+
+  function describeJob(job, note) {
+    const done = job.hours_backfilled + job.hours_empty + job.hours_skipped;
+    const pct = Math.round(job.progress * 100);
+    const name = "Backfill job #" + job.id + (job.instance_ids.length > 1 ? " (" + job.instance_ids.length + " instances)" : "");
+    const errors = job.errors.map((e) => e.error || e.message || JSON.stringify(e));
+    const prefix = note ? note + " " : "";
+    switch (job.state) {
+      case "queued":
+        return prefix + name + " is queued, waiting for a worker…";
+      case "running":
+        return prefix + name + " is running: " + done + " of " + plural(job.hours_total, "hour") +
+          " done (" + pct + " %), " + plural(job.api_calls, "API call") + " so far.";
+      case "succeeded":
+        return prefix + name + " finished: " + plural(job.hours_backfilled, "hour") + " backfilled, " +
+          job.hours_empty + " with no data in the cloud, " + job.hours_skipped + " already stored; " +
+          plural(job.api_calls, "API call") + "." +
+          (job.capped ? " The depth was capped at " + plural(job.days, "day") + " by the server's setting." : "") +
+          (errors.length ? " Some requests failed: " + errors.join("; ") : "");
+      case "failed":
+        return prefix + name + " failed" + (errors.length ? ": " + errors.join("; ") : ".");
+      case "cancelled":
+        return prefix + name + " was cancelled after " + plural(job.hours_backfilled, "hour") + " backfilled.";
+      default:
+        return prefix + name + ": " + job.state;
+    }
+  }
+
+  function showJob(job, note) {
+    box.hidden = false;
+    box.dataset.state = job.state;
+    box.dataset.jobId = String(job.id);
+    bar.value = job.progress;
+    text.textContent = describeJob(job, note);
+    const kind = job.state === "failed" ? "error" : job.state === "succeeded" ? "ok" : "info";
+    box.dataset.kind = kind;
+  }
+
+  function showMessage(message, state, kind) {
+    box.hidden = false;
+    box.dataset.state = state;
+    box.dataset.kind = kind;
+    bar.value = 0;
+    text.textContent = message;
+  }
+
+  function showError(message) {
+    showMessage(message, "error", "error");
+  }
+
+  async function follow(job, note) {
+    following = job.id;
+    button.disabled = true;
+    cancel.hidden = false;
+    cancel.disabled = false;
+    showJob(job, note);
+    while (!job.finished_at) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const result = await api("GET", "/api/v1/jobs/" + job.id);
+      if (!result.ok) {
+        showError("Lost track of backfill job #" + job.id + ": " + describeError(result));
+        break;
+      }
+      job = result.data;
+      showJob(job, note);
+    }
+    following = null;
+    button.disabled = false;
+    cancel.hidden = true;
+    if (job.finished_at) loadHistory();
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (following) return;
+    button.disabled = true;
+    showMessage("Starting the backfill…", "submitting", "info");
+    const params = new URLSearchParams({ days: el("backfill-days").value });
+    if (el("backfill-force").checked) params.set("force", "true");
+    const result = await api("POST", "/api/v1/instances/" + id + "/metrics/backfill?" + params);
+    if (result.ok) {
+      follow(result.data);
+      return;
+    }
+    const error = result.data && result.data.error;
+    if (result.status === 409 && error && error.code === "backfill_running" && error.job_id) {
+      const running = await api("GET", "/api/v1/jobs/" + error.job_id);
+      if (running.ok) {
+        follow(running.data, describeError(result) + " Following it:");
+        return;
+      }
+    }
+    button.disabled = false;
+    showError("The backfill did not start. " + describeError(result));
+  });
+
+  cancel.addEventListener("click", async () => {
+    if (!following) return;
+    cancel.disabled = true;
+    const result = await api("POST", "/api/v1/jobs/" + following + "/cancel");
+    if (!result.ok) {
+      cancel.disabled = false;
+      say(status, "Could not cancel job #" + following + ": " + describeError(result), "error");
+    }
+  });
+
+  async function resumeRunningJob() {
+    const result = await api("GET", "/api/v1/jobs?instance=" + id + "&limit=1");
+    if (!result.ok || !result.data.data.length) return;
+    const job = result.data.data[0];
+    if (!job.finished_at) follow(job, "A backfill of this instance is in progress.");
+  }
+
+  loadHistory();
+  resumeRunningJob();
+})();

@@ -1,0 +1,152 @@
+"""Browser tests: Debian's chromium driven by Playwright, against real servers and moto.
+
+The browser tests run once, on SQLite (the store is not what they test), against servers
+that live for the module. Without chromium they skip, except in CI, where they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from webhelp import TIMEZONE, TOKEN, Console, Served, serve
+
+from dbsnooze.config import Settings
+from dbsnooze.context import Context, build_context
+from dbsnooze.demo.emulator import Emulator
+from dbsnooze.demo.fleet import seed
+from dbsnooze.demo.runner import register_demo_account
+from dbsnooze.discovery import discover
+from dbsnooze.store.db import upgrade
+from dbsnooze.store.tables import InstanceRow
+from dbsnooze.web.routes import vendor_ready
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SEED_DAYS = 8  # a full week of final hours behind the newest one
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = _chromium()
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}; CI must run the browser tests")
+        pytest.skip(message)
+    if not vendor_ready():
+        pytest.fail("the UI's charting library is missing: run `make setup` (npm ci)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture()
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, timezone_id=TIMEZONE, locale="en-US"
+    )
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    tab.on("console", lambda m: console.errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda exc: console.errors.append(f"uncaught: {exc}"))
+    yield tab
+    context.close()
+    assert console.unexpected() == [], "the browser console had errors"
+
+
+def _settings(directory: Path, **extra: object) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{directory / 'store.db'}",
+        secret_key_file=directory / "dbsnooze.key",
+        run_scheduler=False,
+        run_collector=False,
+        auto_backfill=False,
+        backfill_max_days=14,
+        backfill_default_days=7,
+        cloud_max_attempts=3,
+        cloud_timeout_seconds=5,
+        **extra,
+    )
+
+
+def _fleet_context(settings: Settings, endpoint_url: str) -> Context:
+    ctx = build_context(settings)
+    upgrade(ctx.engine)
+    register_demo_account(ctx, endpoint_url)
+    discover(ctx, "browser-tests")
+    return ctx
+
+
+def _ids(ctx: Context) -> dict[str, int]:
+    with ctx.sessions() as session:
+        rows = session.query(InstanceRow.provider_id, InstanceRow.id).all()
+        return {name: instance_id for name, instance_id in rows}
+
+
+@pytest.fixture(scope="module")
+def seeded(emulator: Emulator) -> Emulator:
+    """The demo fleet with SEED_DAYS of history; moto is emptied first, once per module."""
+    emulator.reset()
+    seed(emulator.endpoint_url, datetime.now(UTC), days=SEED_DAYS)
+    return emulator
+
+
+@pytest.fixture(scope="module")
+def fleet(
+    seeded: Emulator, chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """An open loopback server (no token) with a job worker, over the discovered demo fleet."""
+    settings = _settings(tmp_path_factory.mktemp("fleet"), api_token=None)
+    ctx = _fleet_context(settings, seeded.endpoint_url)
+    try:
+        with serve(settings, ctx) as served:
+            served.ids = _ids(ctx)
+            yield served
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def locked(
+    seeded: Emulator, chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A server with an API token and no worker, so a queued job stays queued."""
+    settings = _settings(tmp_path_factory.mktemp("locked"), api_token=TOKEN, run_worker=False)
+    ctx = _fleet_context(settings, seeded.endpoint_url)
+    try:
+        with serve(settings, ctx) as served:
+            served.ids = _ids(ctx)
+            yield served
+    finally:
+        ctx.close()
