@@ -174,7 +174,7 @@ def measure(
         ctx.buckets = meter.buckets(ctx.settings)
         replayer, _counter = replayed_fleet(ctx, recording, count)
         rss_before = _memory_mb("VmRSS")
-        with profiled(f"fleet-{store}"):
+        with profiled(f"fleet-{store}-{workers}-workers"):
             cpu = _cpu_seconds()
             started = time.perf_counter()
             parent = backfill.submit_fleet(ctx, InstanceFilter(), DAYS, False, "bench")
@@ -212,6 +212,9 @@ def _work(ctx: Context, workers: int) -> None:
         while worker.run_one() is not None:
             pass
 
+    if workers == 1:  # in this thread, where a profiler can see it
+        drain("bench-0")
+        return
     threads = [threading.Thread(target=drain, args=(f"bench-{i}",)) for i in range(workers)]
     for thread in threads:
         thread.start()
