@@ -12,46 +12,19 @@ from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
 from dbsnooze.store import samples
 from dbsnooze.store.db import transaction
 from dbsnooze.store.samples import SamplePoint
-from dbsnooze.store.tables import AccountRow, EmptyHourRow, InstanceRow, SampleRow
+from dbsnooze.store.tables import EmptyHourRow, InstanceRow, SampleRow
+from metricshelp import register
 
+NO_ENDPOINT = "http://127.0.0.1:9"  # the cloud is never asked here
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 H0 = datetime(2026, 11, 1, tzinfo=UTC)
 METRICS = ["cpu", "connections", "freeable_memory"]
 
 
 def add_instances(ctx: Context, count: int = 1) -> list[int]:
-    with transaction(ctx.sessions) as session:
-        account = AccountRow(
-            provider="aws",
-            name="test",
-            auth_method="default",
-            auth_params={},
-            regions=["us-east-1"],
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(account)
-        session.flush()
-        rows = [_instance(account.id, f"db-{i}") for i in range(count)]
-        session.add_all(rows)
-        session.flush()
-        return [row.id for row in rows]
-
-
-def _instance(account_id: int, name: str) -> InstanceRow:
-    return InstanceRow(
-        account_id=account_id,
-        provider="aws",
-        region="us-east-1",
-        provider_id=name,
-        engine="postgres",
-        engine_version="16.3",
-        instance_class="db.t3.micro",
-        status="available",
-        tags={},
-        first_seen_at=NOW,
-        last_seen_at=NOW,
-    )
+    names = [f"db-{i}" for i in range(count)]
+    ids = register(ctx, NO_ENDPOINT, names)
+    return [ids[name] for name in names]
 
 
 def stat(instance_id: int, metric: str, hour: datetime, value: float = 1.0) -> HourlyStat:
@@ -260,7 +233,9 @@ def test_hours_must_be_aware_and_on_the_hour(ctx: Context, hour: datetime) -> No
 def test_a_pending_instance_is_flushed_before_its_samples(ctx: Context) -> None:
     (iid,) = add_instances(ctx)
     with transaction(ctx.sessions) as session:
-        row = _instance(session.get_one(InstanceRow, iid).account_id, "db-new")
+        original = session.get_one(InstanceRow, iid)
+        fields = {c.key: getattr(original, c.key) for c in InstanceRow.__table__.columns}
+        row = InstanceRow(**{**fields, "provider_id": "db-new"})
         row.id = iid + 100
         session.add(row)  # not flushed: the upsert must flush it before writing its samples
         samples.upsert(session, [stat(row.id, "cpu", at(0))], Source.LIVE, NOW)

@@ -11,7 +11,7 @@ from dbsnooze.context import Context
 from dbsnooze.domain import HOUR, HourlyStat, HourRange, Source
 from dbsnooze.store import samples
 from dbsnooze.store.db import transaction
-from dbsnooze.store.tables import AccountRow, InstanceRow
+from metricshelp import register
 
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 H0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -19,34 +19,7 @@ STORED = ["cpu", "connections", "freeable_memory", "write_iops"]
 
 
 def _instance(ctx: Context) -> int:
-    with transaction(ctx.sessions) as session:
-        account = AccountRow(
-            provider="aws",
-            name="test",
-            auth_method="default",
-            auth_params={},
-            regions=["us-east-1"],
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(account)
-        session.flush()
-        row = InstanceRow(
-            account_id=account.id,
-            provider="aws",
-            region="us-east-1",
-            provider_id="db-1",
-            engine="postgres",
-            engine_version="16.3",
-            instance_class="db.t3.micro",
-            status="available",
-            tags={},
-            first_seen_at=NOW,
-            last_seen_at=NOW,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+    return register(ctx, "http://127.0.0.1:9", ["db-1"])["db-1"]
 
 
 def _random_history(ctx: Context, iid: int, hours: int) -> None:
