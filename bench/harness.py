@@ -12,7 +12,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from dbsnooze.demo.fleet import BULK_CLIENT_CONFIG
 from dbsnooze.domain import AuthMethod, Credentials, DiscoveredInstance, Provider
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store.accounts import NewAccount, add
-from dbsnooze.store.db import transaction, upgrade
+from dbsnooze.store.db import scratch_schema, transaction, upgrade
 
 PG_URL = os.environ.get(
     "DBSNOOZE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -139,17 +138,8 @@ def store_url(kind: str) -> Iterator[str]:
         return
     if kind != "postgres":
         raise ValueError(f"unknown store {kind!r}")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(PG_URL, prefix="bench") as url:
+        yield url
 
 
 @contextmanager

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
-from dbsnooze.store.db import upgrade
+from dbsnooze.store.db import scratch_schema, upgrade
 from faultproxy import FaultProxy
 
 PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
@@ -61,22 +59,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not PG_URL:
         pytest.skip("DBSNOOZE_TEST_POSTGRES_URL is not set")
-    yield from _postgres_schema(PG_URL)
-
-
-def _postgres_schema(base_url: str) -> Iterator[str]:
-    """A throwaway schema per test, so tests never see each other's rows."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base_url else "?"
-        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(PG_URL, prefix="t") as url:
+        yield url
 
 
 class FrozenClock:

@@ -114,6 +114,17 @@ def _ids(ctx: Context) -> dict[str, int]:
         return {name: instance_id for name, instance_id in rows}
 
 
+def _serve_fleet(settings: Settings, endpoint_url: str) -> Iterator[Served]:
+    """A real server over the discovered demo fleet, with the fleet's ids by name."""
+    ctx = _fleet_context(settings, endpoint_url)
+    try:
+        with serve(settings, ctx) as served:
+            served.ids = _ids(ctx)
+            yield served
+    finally:
+        ctx.close()
+
+
 @pytest.fixture(scope="module")
 def seeded(emulator: Emulator) -> Emulator:
     """The demo fleet with SEED_DAYS of history; moto is emptied first, once per module."""
@@ -128,13 +139,7 @@ def fleet(
 ) -> Iterator[Served]:
     """An open loopback server (no token) with a job worker, over the discovered demo fleet."""
     settings = _settings(tmp_path_factory.mktemp("fleet"), api_token=None)
-    ctx = _fleet_context(settings, seeded.endpoint_url)
-    try:
-        with serve(settings, ctx) as served:
-            served.ids = _ids(ctx)
-            yield served
-    finally:
-        ctx.close()
+    yield from _serve_fleet(settings, seeded.endpoint_url)
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +148,4 @@ def locked(
 ) -> Iterator[Served]:
     """A server with an API token and no worker, so a queued job stays queued."""
     settings = _settings(tmp_path_factory.mktemp("locked"), api_token=TOKEN, run_worker=False)
-    ctx = _fleet_context(settings, seeded.endpoint_url)
-    try:
-        with serve(settings, ctx) as served:
-            served.ids = _ids(ctx)
-            yield served
-    finally:
-        ctx.close()
+    yield from _serve_fleet(settings, seeded.endpoint_url)
