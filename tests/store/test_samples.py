@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from dbsnooze.context import Context
 from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
-from dbsnooze.store import samples
+from dbsnooze.store import retention, samples
 from dbsnooze.store.db import transaction
 from dbsnooze.store.samples import SamplePoint
 from dbsnooze.store.tables import EmptyHourRow, InstanceRow, SampleRow
@@ -192,13 +192,13 @@ def test_retention_deletes_only_old_rows_across_batches(ctx: Context) -> None:
     empty(ctx, [(i, "read_iops", at(h)) for i in ids for h in range(10)])
     cutoff = at(6)
     # 3 instances x 6 old hours x (2 metrics + 1 empty marker): 36 samples, 18 markers
-    assert samples.enforce_retention(ctx.sessions, cutoff, batch=7) == 54
+    assert retention.enforce_retention(ctx.sessions, cutoff, batch=7) == 54
     with ctx.sessions() as session:
         hours = session.scalars(select(SampleRow.hour).distinct()).all()
         marked = session.scalars(select(EmptyHourRow.hour).distinct()).all()
     assert sorted(hours) == sorted(marked) == [at(h) for h in range(6, 10)]
     assert count(ctx, SampleRow) == 24
-    assert samples.enforce_retention(ctx.sessions, cutoff, batch=7) == 0
+    assert retention.enforce_retention(ctx.sessions, cutoff, batch=7) == 0
 
 
 def test_a_large_upsert_is_chunked(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ from dbsnooze.context import Context
 from dbsnooze.jobs import backfill, queue
 from dbsnooze.observability import COLLECTOR_LAST_RUN
 from dbsnooze.scheduler import Periodic
-from dbsnooze.store import leases, samples
+from dbsnooze.store import leases, retention
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import JobRow
 
@@ -129,7 +129,7 @@ def collector_tick(ctx: Context, buckets: Buckets, owner: str) -> live.LiveRepor
     with transaction(ctx.sessions) as session:  # retention walks the whole table: hourly is enough
         due = leases.acquire(session, RETENTION_LEASE, owner, now, now + RETENTION_EVERY)
     if due:
-        samples.enforce_retention(ctx.sessions, now - timedelta(days=ctx.settings.retention_days))
+        retention.enforce_retention(ctx.sessions, now - timedelta(days=ctx.settings.retention_days))
     return report
 
 

@@ -1,7 +1,7 @@
 """The hourly sample store: idempotent bulk upserts, empty-hour markers, and history reads.
 
 Every function takes a Session or Connection and runs inside the caller's transaction (no
-commits here), except `enforce_retention`, which owns its short per-batch transactions.
+commits here).
 
 Bulk writes stage their rows in a temporary table (binary COPY on PostgreSQL, an in-process
 executemany on SQLite) and then run one set-based statement per chunk: no statement comes near a
@@ -38,15 +38,13 @@ from sqlalchemy import (
     null,
     select,
     text,
-    tuple_,
     type_coerce,
     union_all,
 )
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
-from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import EmptyHourRow, SampleRow
 from dbsnooze.store.types import UTCDateTime
 
@@ -509,65 +507,3 @@ def _hour_states(
 
 
 # --- retention -------------------------------------------------------------------------------
-
-
-def enforce_retention(sessions: sessionmaker[Session], cutoff: datetime, batch: int = 5000) -> int:
-    """Delete samples and empty markers older than `cutoff`; returns rows deleted.
-
-    Each batch is its own short transaction, so a large purge never holds locks for long. Batches
-    walk the primary key in order, so the whole purge reads the index once.
-    """
-    if batch < 1:
-        raise ValueError("batch must be at least 1")
-    return sum(_purge(sessions, row, cutoff, batch) for row in (SampleRow, EmptyHourRow))
-
-
-def _purge(
-    sessions: sessionmaker[Session],
-    row: type[SampleRow] | type[EmptyHourRow],
-    cutoff: datetime,
-    batch: int,
-) -> int:
-    deleted, after = 0, None
-    while True:
-        with transaction(sessions) as session:
-            until = _batch_end(session, row, cutoff, after, batch)
-            query = delete(row).where(*_key_range(row, cutoff, after, until))
-            deleted += session.connection().execute(query).rowcount
-        if until is None:
-            return deleted
-        after = until
-
-
-def _batch_end(
-    session: Session,
-    row: type[SampleRow] | type[EmptyHourRow],
-    cutoff: datetime,
-    after: Key | None,
-    batch: int,
-) -> Key | None:
-    """The key of the batch's last old row, or None when fewer than `batch` remain."""
-    query = (
-        select(row.instance_id, row.metric, row.hour)
-        .where(*_key_range(row, cutoff, after, None))
-        .order_by(row.instance_id, row.metric, row.hour)
-        .offset(batch - 1)
-        .limit(1)
-    )
-    found = session.execute(query).tuples().first()
-    return None if found is None else (found[0], found[1], found[2])
-
-
-def _key_range(
-    row: type[SampleRow] | type[EmptyHourRow],
-    cutoff: datetime,
-    after: Key | None,
-    until: Key | None,
-) -> list[ColumnElement[bool]]:
-    key = tuple_(row.instance_id, row.metric, row.hour)
-    conditions = [row.hour < cutoff]
-    if after is not None:
-        conditions.append(key > after)
-    if until is not None:
-        conditions.append(key <= until)
-    return conditions
