@@ -20,6 +20,7 @@ class AuthMethod(enum.StrEnum):
     ASSUME_ROLE = "assume_role"
     GCP_SERVICE_ACCOUNT = "service_account"
     GCP_ADC = "adc"
+    GCP_IMPERSONATE = "impersonate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class Credentials:
     external_id: str | None = field(default=None, repr=False)
     source_profile: str | None = None
     service_account_json: str | None = field(default=None, repr=False)
+    # GCP impersonation: the service account whose short-lived tokens dbsnooze asks for
+    target_service_account: str | None = None
 
     def __repr__(self) -> str:  # secrets never end up in a log line or traceback
         return f"Credentials(method={self.method.value!r})"
@@ -48,6 +51,7 @@ class CloudAccount:
     regions: tuple[str, ...]
     credentials: Credentials
     endpoint_url: str | None = None
+    projects: tuple[str, ...] = ()  # GCP project ids to scan (AWS accounts scan regions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class DiscoveredInstance:
     tags: dict[str, str]
     created_at: datetime | None
     arn: str | None = None
+    replica: bool = False  # a read replica (it cannot be stopped on its own)
 
 
 @dataclass(frozen=True, slots=True)

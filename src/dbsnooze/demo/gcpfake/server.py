@@ -1,0 +1,203 @@
+"""The fake's HTTP face: a loopback server routing Google's REST paths to the fake's parts.
+
+Every API request passes fault injection first, then needs a bearer token the token endpoint
+issued, then the IAM permission Google documents for the method on that project.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from dbsnooze.demo.gcpfake.auth import OAuthError
+from dbsnooze.demo.gcpfake.errors import GoogleError, invalid, not_found
+from dbsnooze.demo.gcpfake.faults import Logged
+
+if TYPE_CHECKING:
+    from dbsnooze.demo.gcpfake import GcpFake
+
+MAX_BODY_BYTES = 1 << 20
+_Handler = Callable[["GcpFake", str, re.Match[str], Mapping[str, list[str]], Any], Any]
+
+
+def _instances(
+    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
+) -> Any:
+    fake.identities.require(caller, m["project"], "cloudsql.instances.list")
+    return fake.sql.list_page(m["project"], _int(q, "maxResults"), _first(q, "pageToken"))
+
+
+def _instance(
+    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
+) -> Any:
+    fake.identities.require(caller, m["project"], "cloudsql.instances.get")
+    return fake.sql.get(m["project"], m["instance"])
+
+
+def _patch(
+    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], body: Any
+) -> Any:
+    fake.identities.require(caller, m["project"], "cloudsql.instances.update")
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a DatabaseInstance JSON object.")
+    return fake.sql.patch(m["project"], m["instance"], body, caller)
+
+
+def _operation(
+    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
+) -> Any:
+    fake.identities.require(caller, m["project"], "cloudsql.instances.get")
+    return fake.sql.operation(m["project"], m["operation"])
+
+
+def _time_series(
+    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
+) -> Any:
+    fake.identities.require(caller, m["project"], "monitoring.timeSeries.list")
+    return fake.monitoring.list(m["project"], q)
+
+
+def _impersonate(
+    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
+) -> Any:
+    return fake.identities.impersonate(caller, unquote(m["account"]))
+
+
+_NAME = r"[^/?#]+"
+ROUTES: tuple[tuple[str, re.Pattern[str], _Handler], ...] = (
+    ("GET", re.compile(rf"/v1/projects/(?P<project>{_NAME})/instances"), _instances),
+    (
+        "GET",
+        re.compile(rf"/v1/projects/(?P<project>{_NAME})/instances/(?P<instance>{_NAME})"),
+        _instance,
+    ),
+    (
+        "PATCH",
+        re.compile(rf"/v1/projects/(?P<project>{_NAME})/instances/(?P<instance>{_NAME})"),
+        _patch,
+    ),
+    (
+        "GET",
+        re.compile(rf"/v1/projects/(?P<project>{_NAME})/operations/(?P<operation>{_NAME})"),
+        _operation,
+    ),
+    ("GET", re.compile(rf"/v3/projects/(?P<project>{_NAME})/timeSeries"), _time_series),
+    (
+        "POST",
+        re.compile(r"/v1/projects/-/serviceAccounts/(?P<account>[^/:]+):generateAccessToken"),
+        _impersonate,
+    ),
+)
+TOKEN_PATH = "/token"
+
+
+def _first(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def _int(query: Mapping[str, list[str]], name: str) -> int | None:
+    text = _first(query, name)
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise invalid(f"Invalid value for {name}: {text!r}")
+    return int(text)
+
+
+def make_server(fake: GcpFake, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PATCH(self) -> None:
+            self._serve("PATCH")
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query, keep_blank_values=True)
+            body = self._body()
+            try:
+                fault = fake.faults.admit(Logged(method, parts.path, query))
+            except ConnectionAbortedError:
+                self.close_connection = True
+                return
+            if fault is not None:
+                self._json(fault.http_status, fault.body())
+            elif method == "POST" and parts.path == TOKEN_PATH:
+                self._token(body)
+            else:
+                self._api(method, parts.path, query, body)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(min(length, MAX_BODY_BYTES)) if length else b""
+
+        def _token(self, body: bytes) -> None:
+            form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+            try:
+                self._json(200, fake.identities.exchange(form))
+            except OAuthError as error:
+                self._json(400, error.body())
+
+        def _api(self, method: str, path: str, query: Mapping[str, list[str]], body: bytes) -> None:
+            try:
+                answer = _dispatch(
+                    fake, method, path, query, self.headers.get("Authorization"), body
+                )
+            except GoogleError as error:
+                self._json(error.http_status, error.body())
+                return
+            self._json(200, answer)
+
+        def _json(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client gave up (e.g. its timeout fired)
+                self.close_connection = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def _dispatch(
+    fake: GcpFake,
+    method: str,
+    path: str,
+    query: Mapping[str, list[str]],
+    authorization: str | None,
+    body: bytes,
+) -> Any:
+    for route_method, pattern, handler in ROUTES:
+        match = pattern.fullmatch(path)
+        if match and route_method == method:
+            caller = fake.identities.caller(authorization)
+            return handler(fake, caller, match, query, _json_body(body))
+    raise not_found(f"The requested URL {path} was not found on this server.")
+
+
+def _json_body(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise invalid("The request body is not valid JSON.") from None
