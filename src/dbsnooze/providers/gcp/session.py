@@ -1,0 +1,74 @@
+"""Authorized sessions per account, rebuilt when its credentials or endpoint change."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from google.auth.transport.requests import AuthorizedSession
+
+from dbsnooze.collect.throttle import TokenBucket
+from dbsnooze.config import Settings
+from dbsnooze.domain import CloudAccount, Credentials
+from dbsnooze.providers.gcp.client import USER_AGENT, Endpoints, GcpClient, RetryPolicy
+from dbsnooze.providers.gcp.credentials import google_credentials, key_secrets
+
+
+@dataclass(frozen=True, slots=True)
+class _AccountSession:
+    credentials: Credentials
+    endpoint_url: str | None
+    session: AuthorizedSession
+
+    def matches(self, account: CloudAccount) -> bool:
+        return (self.credentials, self.endpoint_url) == (account.credentials, account.endpoint_url)
+
+
+class GcpSessions:
+    """Clients for GCP accounts; one AuthorizedSession per account, safe to share."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self._lock = threading.Lock()
+        self._sessions: dict[int, _AccountSession] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GcpSessions:
+        return cls(RetryPolicy.from_settings(settings))
+
+    @classmethod
+    def for_probe(cls, settings: Settings) -> GcpSessions:
+        """A throwaway set for testing credentials quickly (e.g. before an account is saved)."""
+        return cls(RetryPolicy.from_settings(settings).for_probe())
+
+    def client(self, account: CloudAccount, bucket: TokenBucket | None = None) -> GcpClient:
+        """A client for the account; pass the project's bucket to throttle its requests."""
+        return GcpClient(
+            self._session(account),
+            Endpoints.for_override(account.endpoint_url),
+            self.policy,
+            bucket=bucket,
+            secrets=key_secrets(account.credentials),
+        )
+
+    def forget(self, account_id: int) -> None:
+        with self._lock:
+            found = self._sessions.pop(account_id, None)
+        if found is not None:
+            found.session.close()  # type: ignore[no-untyped-call]
+
+    def _session(self, account: CloudAccount) -> AuthorizedSession:
+        with self._lock:
+            cached = self._sessions.get(account.id)
+            if cached is not None and cached.matches(account):
+                return cached.session
+            endpoints = Endpoints.for_override(account.endpoint_url)
+            credentials = google_credentials(account.credentials, endpoints.iamcredentials)
+            session = AuthorizedSession(  # type: ignore[no-untyped-call]
+                credentials, refresh_timeout=self.policy.timeout_seconds
+            )
+            session.headers["User-Agent"] = USER_AGENT
+            self._sessions[account.id] = _AccountSession(
+                account.credentials, account.endpoint_url, session
+            )
+            return session
