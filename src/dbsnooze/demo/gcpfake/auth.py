@@ -96,11 +96,12 @@ class Identities:
             raise OAuthError(
                 "unsupported_grant_type", f"Invalid grant_type: {form.get('grant_type', '')}"
             )
-        email = self._verify(form.get("assertion", ""))
+        email, scope = self._verify(form.get("assertion", ""))
         return {
             "access_token": self._issue(email),
-            "expires_in": TOKEN_SECONDS,
+            "scope": scope,
             "token_type": "Bearer",
+            "expires_in": TOKEN_SECONDS,
         }
 
     def caller(self, authorization: str | None) -> str:
@@ -135,7 +136,8 @@ class Identities:
             self._tokens[token] = _Token(email, self._clock() + TOKEN_SECONDS)
         return token
 
-    def _verify(self, assertion: str) -> str:
+    def _verify(self, assertion: str) -> tuple[str, str]:
+        """The signer's email and the scope it asked for, once signature and claims check out."""
         header, claims, signed, signature = _split_jwt(assertion)
         email = str(claims.get("iss", ""))
         with self._lock:
@@ -146,7 +148,7 @@ class Identities:
         if key is None or header.get("alg") != "RS256" or not _signed_by(key, signed, signature):
             raise OAuthError("invalid_grant", "Invalid JWT Signature.")
         self._check_claims(claims)
-        return email
+        return email, str(claims["scope"])
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         if claims.get("aud") != OAUTH_AUDIENCE:

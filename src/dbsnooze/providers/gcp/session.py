@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.auth.transport.requests import AuthorizedSession
@@ -27,8 +30,15 @@ class _AccountSession:
 class GcpSessions:
     """Clients for GCP accounts; one AuthorizedSession per account, safe to share."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self.policy = policy
+        self._sleep = sleep
+        self._jitter = jitter
         self._lock = threading.Lock()
         self._sessions: dict[int, _AccountSession] = {}
 
@@ -49,6 +59,8 @@ class GcpSessions:
             self.policy,
             bucket=bucket,
             secrets=key_secrets(account.credentials),
+            sleep=self._sleep,
+            jitter=self._jitter,
         )
 
     def forget(self, account_id: int) -> None:
