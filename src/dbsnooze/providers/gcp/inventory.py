@@ -42,10 +42,12 @@ def instances_path(project: str) -> str:
     return f"/v1/projects/{project}/instances"
 
 
-def list_instances(client: GcpClient, project: str) -> tuple[DiscoveredInstance, ...]:
+def list_instances(
+    client: GcpClient, project: str, page_size: int = PAGE_SIZE
+) -> tuple[DiscoveredInstance, ...]:
     """Every Cloud SQL instance of a project, following nextPageToken through all pages."""
     pages = client.pages(
-        INSTANCES_LIST, project, instances_path(project), {"maxResults": PAGE_SIZE}
+        INSTANCES_LIST, project, instances_path(project), {"maxResults": page_size}
     )
     return tuple(to_instance(item, project) for page in pages for item in page.get("items", []))
 
