@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from google.auth import crypt, jwt
 
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, Provider
 from dbsnooze.providers.gcp.client import GcpClient, RetryPolicy
 from dbsnooze.providers.gcp.session import GcpSessions
 
+SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+AUDIENCE = "https://oauth2.googleapis.com/token"
 PROJECT = "snooze-dev"
 OTHER_PROJECT = "snooze-prod"
 EMAIL = f"dbsnooze@{PROJECT}.iam.gserviceaccount.com"
@@ -113,3 +117,12 @@ def minute_points(
 def in_hour(points: Mapping[datetime, float], hour: datetime) -> list[float]:
     """The raw values an hour's statistics come from: end times in (hour, hour + 1 h]."""
     return [points[t] for t in sorted(points) if hour < t <= hour + HOUR]
+
+
+def assertion(key: ServiceAccountKey, **claims: object) -> str:
+    """A token-request JWT signed with the key, as google-auth makes it; claims override."""
+    now = int(time.time())
+    payload = {"iss": key.email, "scope": SCOPE, "aud": AUDIENCE, "iat": now, "exp": now + 3600}
+    signer = crypt.RSASigner.from_service_account_info(key.info)
+    encoded: bytes = jwt.encode(signer, {**payload, **claims})
+    return encoded.decode()

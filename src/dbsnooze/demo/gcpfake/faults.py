@@ -102,3 +102,4 @@ class Faults:
         releases = self._releases
         self._changed.wait_for(lambda: self._releases != releases, HOLD_LIMIT_SECONDS)
         self.held -= 1
+        self._changed.notify_all()
