@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
@@ -47,42 +49,49 @@ def _targets() -> tuple[Target, ...]:
     )
 
 
-def _seed(fake: GcpFake) -> dict[str, dict[str, Raw | dict[str, Raw]]]:
+@dataclass(frozen=True)
+class Held:
+    """What the fake holds for one instance: raw minute points per metric."""
+
+    cpu: Raw
+    memory: Raw
+    reads: Raw
+    writes: Raw
+    connections: Raw = field(default_factory=dict)  # MySQL
+    backends: dict[str, Raw] = field(default_factory=dict)  # PostgreSQL, per database
+
+
+def _seed(fake: GcpFake) -> dict[str, Held]:
     """Instances and 50 hours of minute data; returns what the fake holds, for the checks."""
-    held: dict[str, dict[str, Raw | dict[str, Raw]]] = {}
+    held: dict[str, Held] = {}
     for seed, (name, (version, region, _)) in enumerate(INSTANCES.items()):
         fake.sql.add_instance(
             PROJECT, name, database_version=version, region=region, tier="db-custom-2-7680"
         )
-        if name == "idle-d":
-            continue
-        skip = _gap if name == "pg-b" else (lambda _: False)
-        held[name] = _seed_instance(fake, name, seed * 10, skip)
+        if name != "idle-d":
+            skip = _gap if name == "pg-b" else (lambda _: False)
+            held[name] = _seed_instance(fake, name, seed * 10, skip)
     return held
 
 
-def _seed_instance(
-    fake: GcpFake, name: str, seed: int, skip: Callable[[datetime], bool]
-) -> dict[str, Raw | dict[str, Raw]]:
-    def put(metric: str, value: Callable[..., float], n: int, **labels: str) -> Raw:
+def _seed_instance(fake: GcpFake, name: str, seed: int, skip: Callable[[datetime], bool]) -> Held:
+    def put(metric: str, value: Callable[[random.Random], float], n: int, **labels: str) -> Raw:
         points = minute_points(START, 50, value, seed + n, skip)
         fake.instance_series(PROJECT, name, CLOUDSQL + metric, labels).add(points)
         return points
 
-    held: dict[str, Raw | dict[str, Raw]] = {
-        "cpu": put("cpu/utilization", lambda r: r.random(), 1),
-        "memory": put("memory/utilization", lambda r: r.uniform(0.2, 0.9), 2),
-        "read": put("disk/read_ops_count", lambda r: r.randint(0, 5000), 3),
-        "write": put("disk/write_ops_count", lambda r: r.randint(0, 900), 4),
+    cpu = put("cpu/utilization", lambda r: r.random(), 1)
+    memory = put("memory/utilization", lambda r: r.uniform(0.2, 0.9), 2)
+    reads = put("disk/read_ops_count", lambda r: r.randint(0, 5000), 3)
+    writes = put("disk/write_ops_count", lambda r: r.randint(0, 900), 4)
+    if name not in DATABASES:
+        connections = put("network/connections", lambda r: r.randint(0, 40), 9)
+        return Held(cpu, memory, reads, writes, connections=connections)
+    backends = {
+        db: put("postgresql/num_backends", lambda r: r.randint(0, 30), 5 + i, database=db)
+        for i, db in enumerate(DATABASES[name])
     }
-    if name in DATABASES:
-        held["backends"] = {
-            db: put("postgresql/num_backends", lambda r: r.randint(0, 30), 5 + i, database=db)
-            for i, db in enumerate(DATABASES[name])
-        }
-    else:
-        held["connections"] = put("network/connections", lambda r: r.randint(0, 40), 9)
-    return held
+    return Held(cpu, memory, reads, writes, backends=backends)
 
 
 def _mean(values: list[float]) -> float:
@@ -151,21 +160,22 @@ def _summed(instance_id: int, databases: Mapping[str, Raw]) -> list[HourlyStat]:
     return expected
 
 
-def _expected(held: Mapping[str, Mapping[str, object]], metric: str) -> list[HourlyStat]:
+def _expected(held: Mapping[str, Held], metric: str) -> list[HourlyStat]:
     expected: list[HourlyStat] = []
     for name, data in held.items():
         instance_id = INSTANCES[name][2]
         if metric == "cpu":
-            expected += _gauge(instance_id, "cpu", data["cpu"], 100.0)  # type: ignore[arg-type]
+            expected += _gauge(instance_id, metric, data.cpu, 100.0)
         elif metric == "memory_used_percent":
-            expected += _gauge(instance_id, metric, data["memory"], 100.0)  # type: ignore[arg-type]
-        elif metric in ("read_iops", "write_iops"):
-            raw = data["read" if metric == "read_iops" else "write"]
-            expected += _rate(instance_id, metric, raw)  # type: ignore[arg-type]
-        elif "backends" in data:
-            expected += _summed(instance_id, data["backends"])  # type: ignore[arg-type]
+            expected += _gauge(instance_id, metric, data.memory, 100.0)
+        elif metric == "read_iops":
+            expected += _rate(instance_id, metric, data.reads)
+        elif metric == "write_iops":
+            expected += _rate(instance_id, metric, data.writes)
+        elif data.backends:
+            expected += _summed(instance_id, data.backends)
         else:
-            expected += _gauge(instance_id, "connections", data["connections"])  # type: ignore[arg-type]
+            expected += _gauge(instance_id, metric, data.connections)
     return sorted(expected, key=lambda s: (s.instance_id, s.hour))
 
 
