@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from google.auth import crypt, jwt
+from google.auth.transport.requests import AuthorizedSession
+from google.oauth2 import service_account
 
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, Provider
@@ -126,3 +128,9 @@ def assertion(key: ServiceAccountKey, **claims: object) -> str:
     signer = crypt.RSASigner.from_service_account_info(key.info)
     encoded: bytes = jwt.encode(signer, {**payload, **claims})
     return encoded.decode()
+
+
+def google_session(key: ServiceAccountKey) -> AuthorizedSession:
+    """google-auth's own session for the key: raw REST calls with real token handling."""
+    credentials = service_account.Credentials.from_service_account_info(key.info, scopes=[SCOPE])
+    return AuthorizedSession(credentials)

@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 import requests
-from google.auth.transport.requests import AuthorizedSession
-from google.oauth2 import service_account
 
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
-from gcphelp import PROJECT, SCOPE, assertion, fake, gcp_env, key
+from gcphelp import PROJECT, assertion, fake, gcp_env, google_session, key
 
 __all__ = ["fake", "gcp_env", "key"]  # fixtures used by name
 
@@ -21,11 +19,6 @@ CPU = "cloudsql.googleapis.com/database/cpu/utilization"
 BACKENDS = "cloudsql.googleapis.com/database/postgresql/num_backends"
 READS = "cloudsql.googleapis.com/database/disk/read_ops_count"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-def _session(key: ServiceAccountKey) -> AuthorizedSession:
-    credentials = service_account.Credentials.from_service_account_info(key.info, scopes=[SCOPE])
-    return AuthorizedSession(credentials)
 
 
 def _at(hours: float) -> datetime:
@@ -49,7 +42,7 @@ def _list(fake: GcpFake, key: ServiceAccountKey, metric: str, **params: Any) -> 
         "interval.endTime": _z(_at(3)),
         **params,
     }
-    return _session(key).get(f"{fake.url}/v3/projects/{PROJECT}/timeSeries", params=query)
+    return google_session(key).get(f"{fake.url}/v3/projects/{PROJECT}/timeSeries", params=query)
 
 
 def _values(series: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -114,7 +107,7 @@ def test_an_api_call_without_an_issued_token_is_unauthenticated(
 def test_unknown_paths_instances_and_operations_are_not_found(
     fake: GcpFake, key: ServiceAccountKey
 ) -> None:
-    session = _session(key)
+    session = google_session(key)
     for path in (
         "/v2/nothing",
         f"/v1/projects/{PROJECT}/instances/nope",
@@ -132,7 +125,7 @@ def test_list_pages_default_to_500_and_are_coerced_to_1000(
 ) -> None:
     for i in range(1001):
         _db(fake, f"db-{i:04d}")
-    session = _session(key)
+    session = google_session(key)
     url = f"{fake.url}/v1/projects/{PROJECT}/instances"
 
     default = session.get(url).json()
@@ -150,12 +143,13 @@ def test_a_stop_is_an_operation_that_finishes_over_polls(
     fake: GcpFake, key: ServiceAccountKey
 ) -> None:
     _db(fake)
-    session = _session(key)
+    session = google_session(key)
     url = f"{fake.url}/v1/projects/{PROJECT}"
 
     operation = session.patch(
         f"{url}/instances/db", json={"settings": {"activationPolicy": "NEVER"}}
     ).json()
+    before = session.get(f"{url}/instances/db").json()["settings"]["activationPolicy"]
     polls = [session.get(f"{url}/operations/{operation['name']}").json() for _ in range(3)]
     instance = session.get(f"{url}/instances/db").json()
 
@@ -165,21 +159,10 @@ def test_a_stop_is_an_operation_that_finishes_over_polls(
         "DONE",
         "DONE",
     ]
+    assert before == "ALWAYS"  # the policy changes only when the operation is done
     assert instance["settings"]["activationPolicy"] == "NEVER" and instance["state"] == "RUNNABLE"
     assert instance["settings"]["settingsVersion"] == "2"
     assert polls[-1]["endTime"] == polls[-2]["endTime"]
-
-
-def test_the_policy_changes_only_when_the_operation_is_done(
-    fake: GcpFake, key: ServiceAccountKey
-) -> None:
-    _db(fake)
-    session = _session(key)
-    url = f"{fake.url}/v1/projects/{PROJECT}"
-
-    session.patch(f"{url}/instances/db", json={"settings": {"activationPolicy": "NEVER"}})
-
-    assert session.get(f"{url}/instances/db").json()["settings"]["activationPolicy"] == "ALWAYS"
 
 
 @pytest.mark.parametrize(
@@ -196,7 +179,7 @@ def test_patches_the_fake_cannot_honour_are_refused(
 ) -> None:
     _db(fake)
 
-    answer = _session(key).patch(f"{fake.url}/v1/projects/{PROJECT}/instances/db", json=body)
+    answer = google_session(key).patch(f"{fake.url}/v1/projects/{PROJECT}/instances/db", json=body)
 
     assert (answer.status_code, answer.json()["error"]["status"]) == (400, "INVALID_ARGUMENT")
 
@@ -212,7 +195,7 @@ def test_a_read_replica_cannot_be_stopped(fake: GcpFake, key: ServiceAccountKey)
         master="db",
     )
 
-    answer = _session(key).patch(
+    answer = google_session(key).patch(
         f"{fake.url}/v1/projects/{PROJECT}/instances/copy",
         json={"settings": {"activationPolicy": "NEVER"}},
     )
@@ -223,7 +206,7 @@ def test_a_read_replica_cannot_be_stopped(fake: GcpFake, key: ServiceAccountKey)
 def test_each_method_needs_its_own_permission(fake: GcpFake, key: ServiceAccountKey) -> None:
     _db(fake)
     fake.identities.grant(key.email, PROJECT, {"cloudsql.instances.list"})
-    session = _session(key)
+    session = google_session(key)
 
     listed = session.get(f"{fake.url}/v1/projects/{PROJECT}/instances")
     got = session.get(f"{fake.url}/v1/projects/{PROJECT}/instances/db")
@@ -482,7 +465,7 @@ def test_injected_faults_answer_in_googles_error_shape_then_stop(
     fake: GcpFake, key: ServiceAccountKey
 ) -> None:
     _db(fake)
-    session = _session(key)
+    session = google_session(key)
     url = f"{fake.url}/v1/projects/{PROJECT}/instances"
     session.get(url)  # the token first: faults below hit only the API path
     fake.faults.inject("429", path="/instances", count=1)
@@ -502,7 +485,7 @@ def test_a_held_request_is_dropped_unanswered_when_released(
     fake: GcpFake, key: ServiceAccountKey
 ) -> None:
     _db(fake)
-    session = _session(key)
+    session = google_session(key)
     url = f"{fake.url}/v1/projects/{PROJECT}/instances"
     session.get(url)
     fake.faults.inject("hold", path="/instances")

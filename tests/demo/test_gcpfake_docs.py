@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from google.auth.transport.requests import AuthorizedSession
-from google.oauth2 import service_account
 
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
-from gcphelp import PROJECT, SCOPE, assertion, fake, gcp_env, key
+from gcphelp import PROJECT, SCOPE, assertion, fake, gcp_env, google_session, key
 
 __all__ = ["fake", "gcp_env", "key"]  # fixtures used by name
 
@@ -103,17 +101,12 @@ DOC_POINT = {
 DOC_INT64_VALUE = {"int64Value": "42"}  # "int64Value": string
 
 
-def _session(key: ServiceAccountKey) -> AuthorizedSession:
-    credentials = service_account.Credentials.from_service_account_info(key.info, scopes=[SCOPE])
-    return AuthorizedSession(credentials)
-
-
 def _keys_as_documented(answer: dict[str, Any], documented: set[str]) -> None:
     assert set(answer) <= documented, set(answer) - documented
 
 
 def test_the_token_answer_has_the_documented_fields(fake: GcpFake, key: ServiceAccountKey) -> None:
-    session = _session(key)
+    session = google_session(key)
     session.get(f"{fake.url}/v1/projects/{PROJECT}/instances").raise_for_status()
     token_request = fake.faults.served("/token")[0]
 
@@ -132,7 +125,7 @@ def test_the_token_answer_has_the_documented_fields(fake: GcpFake, key: ServiceA
 
 
 def test_errors_have_the_documented_shape(fake: GcpFake, key: ServiceAccountKey) -> None:
-    answer = _session(key).get(f"{fake.url}/v1/projects/not-mine/instances")
+    answer = google_session(key).get(f"{fake.url}/v1/projects/not-mine/instances")
 
     body = answer.json()
     assert set(body) == set(DOC_ERROR)
@@ -157,7 +150,7 @@ def test_instances_list_answers_as_documented(fake: GcpFake, key: ServiceAccount
         master="primary",
     )
 
-    answer = _session(key).get(
+    answer = google_session(key).get(
         f"{fake.url}/v1/projects/{PROJECT}/instances", params={"maxResults": 1}
     )
 
@@ -186,7 +179,7 @@ def test_the_documented_stop_request_answers_an_operation(
         and body["settings"].keys() == DOC_PATCH_BODY["settings"].keys()
     )
 
-    answer = _session(key).request(DOC_PATCH_METHOD, fake.url + path, json=body)
+    answer = google_session(key).request(DOC_PATCH_METHOD, fake.url + path, json=body)
 
     operation = answer.json()
     _keys_as_documented(operation, DOC_OPERATION_KEYS)
@@ -210,7 +203,7 @@ def test_time_series_list_answers_as_documented(fake: GcpFake, key: ServiceAccou
         PROJECT, "db", "cloudsql.googleapis.com/database/network/connections"
     )
     connections.add({start + timedelta(minutes=m): 42 for m in range(1, 181)})
-    session = _session(key)
+    session = google_session(key)
     url = f"{fake.url}/v3/projects/{PROJECT}/timeSeries"
 
     body = session.get(url, params=DOC_TIME_SERIES_REQUEST).json()

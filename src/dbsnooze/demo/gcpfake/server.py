@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,77 +22,95 @@ if TYPE_CHECKING:
     from dbsnooze.demo.gcpfake import GcpFake
 
 MAX_BODY_BYTES = 1 << 20
-_Handler = Callable[["GcpFake", str, re.Match[str], Mapping[str, list[str]], Any], Any]
 
 
-def _instances(
-    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
-) -> Any:
-    fake.identities.require(caller, m["project"], "cloudsql.instances.list")
-    return fake.sql.list_page(m["project"], _int(q, "maxResults"), _first(q, "pageToken"))
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One authorized API request, as a handler sees it."""
+
+    caller: str
+    path: re.Match[str]
+    query: Mapping[str, list[str]]
+    body: Any
+
+    @property
+    def project(self) -> str:
+        return self.path["project"]
 
 
-def _instance(
-    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
-) -> Any:
-    fake.identities.require(caller, m["project"], "cloudsql.instances.get")
-    return fake.sql.get(m["project"], m["instance"])
+def _instances(fake: GcpFake, call: Call) -> Any:
+    query = call.query
+    return fake.sql.list_page(call.project, _int(query, "maxResults"), _first(query, "pageToken"))
 
 
-def _patch(
-    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], body: Any
-) -> Any:
-    fake.identities.require(caller, m["project"], "cloudsql.instances.update")
-    if not isinstance(body, dict):
+def _instance(fake: GcpFake, call: Call) -> Any:
+    return fake.sql.get(call.project, call.path["instance"])
+
+
+def _operation(fake: GcpFake, call: Call) -> Any:
+    return fake.sql.operation(call.project, call.path["operation"])
+
+
+def _time_series(fake: GcpFake, call: Call) -> Any:
+    return fake.monitoring.list(call.project, call.query)
+
+
+def _patch(fake: GcpFake, call: Call) -> Any:
+    if not isinstance(call.body, dict):
         raise invalid("The request body must be a DatabaseInstance JSON object.")
-    return fake.sql.patch(m["project"], m["instance"], body, caller)
+    return fake.sql.patch(call.project, call.path["instance"], call.body, call.caller)
 
 
-def _operation(
-    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
-) -> Any:
-    fake.identities.require(caller, m["project"], "cloudsql.instances.get")
-    return fake.sql.operation(m["project"], m["operation"])
+def _impersonate(fake: GcpFake, call: Call) -> Any:
+    return fake.identities.impersonate(call.caller, unquote(call.path["account"]))
 
 
-def _time_series(
-    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
-) -> Any:
-    fake.identities.require(caller, m["project"], "monitoring.timeSeries.list")
-    return fake.monitoring.list(m["project"], q)
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: re.Pattern[str]
+    permission: str | None  # the IAM permission Google checks on the project; None: no project
+    handle: Callable[[GcpFake, Call], Any]
 
 
-def _impersonate(
-    fake: GcpFake, caller: str, m: re.Match[str], q: Mapping[str, list[str]], _: Any
-) -> Any:
-    return fake.identities.impersonate(caller, unquote(m["account"]))
+def _path(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/?#]+)", template))
 
 
-_NAME = r"[^/?#]+"
-ROUTES: tuple[tuple[str, re.Pattern[str], _Handler], ...] = (
-    ("GET", re.compile(rf"/v1/projects/(?P<project>{_NAME})/instances"), _instances),
-    (
+ROUTES: tuple[Route, ...] = (
+    Route("GET", _path("/v1/projects/{project}/instances"), "cloudsql.instances.list", _instances),
+    Route(
         "GET",
-        re.compile(rf"/v1/projects/(?P<project>{_NAME})/instances/(?P<instance>{_NAME})"),
+        _path("/v1/projects/{project}/instances/{instance}"),
+        "cloudsql.instances.get",
         _instance,
     ),
-    (
+    Route(
         "PATCH",
-        re.compile(rf"/v1/projects/(?P<project>{_NAME})/instances/(?P<instance>{_NAME})"),
+        _path("/v1/projects/{project}/instances/{instance}"),
+        "cloudsql.instances.update",
         _patch,
     ),
-    (
+    Route(
         "GET",
-        re.compile(rf"/v1/projects/(?P<project>{_NAME})/operations/(?P<operation>{_NAME})"),
+        _path("/v1/projects/{project}/operations/{operation}"),
+        "cloudsql.instances.get",
         _operation,
     ),
-    ("GET", re.compile(rf"/v3/projects/(?P<project>{_NAME})/timeSeries"), _time_series),
-    (
+    Route(
+        "GET",
+        _path("/v3/projects/{project}/timeSeries"),
+        "monitoring.timeSeries.list",
+        _time_series,
+    ),
+    Route(
         "POST",
-        re.compile(r"/v1/projects/-/serviceAccounts/(?P<account>[^/:]+):generateAccessToken"),
+        _path("/v1/projects/-/serviceAccounts/{account}:generateAccessToken"),
+        None,  # the IAM check is on the target account, inside impersonate()
         _impersonate,
     ),
 )
+
 TOKEN_PATH = "/token"
 
 
@@ -186,11 +205,13 @@ def _dispatch(
     authorization: str | None,
     body: bytes,
 ) -> Any:
-    for route_method, pattern, handler in ROUTES:
-        match = pattern.fullmatch(path)
-        if match and route_method == method:
-            caller = fake.identities.caller(authorization)
-            return handler(fake, caller, match, query, _json_body(body))
+    for route in ROUTES:
+        match = route.path.fullmatch(path)
+        if match and route.method == method:
+            call = Call(fake.identities.caller(authorization), match, query, _json_body(body))
+            if route.permission is not None:
+                fake.identities.require(call.caller, call.project, route.permission)
+            return route.handle(fake, call)
     raise not_found(f"The requested URL {path} was not found on this server.")
 
 
