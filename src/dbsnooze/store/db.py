@@ -5,36 +5,34 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from dbsnooze.store import sqlite
 
 MIGRATIONS = "dbsnooze.store:migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for a SQLite or PostgreSQL URL; SQLite gets the pragmas a good store needs."""
+    """An engine for a SQLite or PostgreSQL URL. Both notice a store that went away and was
+    restored, so the process recovers without a restart: PostgreSQL by pinging a pooled
+    connection before use, SQLite by checking its file (see `store.sqlite`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        sqlite.install(engine, sqlite.store_path(parsed))
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    # an unreachable server fails a request in seconds instead of the operating system's minutes
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+    return create_engine(
+        parsed, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args
+    )
 
 
 def is_postgres(engine: Engine) -> bool:
