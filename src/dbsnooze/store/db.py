@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dbsnooze.store import sqlite
 
 MIGRATIONS = "dbsnooze.store:migrations"
+VERSION_TABLE = "alembic_version"
 
 
 def make_engine(url: str) -> Engine:
@@ -50,7 +53,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def _alembic_config(engine: Engine) -> Config:
+def _alembic_config(engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["engine"] = engine
@@ -63,12 +66,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    if not inspect(engine).has_table("alembic_version"):
-        return None
+    """The store's schema revision; None for a store never migrated."""
     with engine.connect() as conn:
-        from alembic.runtime.migration import MigrationContext
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        revision = conn.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return None if revision is None else str(revision)
 
-        return MigrationContext.configure(conn).get_current_revision()
+
+@functools.cache
+def expected_revision() -> str | None:
+    """The newest migration this version of dbsnooze ships: what a ready store is at."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 @contextmanager
