@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,9 +26,9 @@ from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store.db import expected_revision, scratch_schema, transaction, upgrade
-from dbsnooze.store.outage import reason
+from dbsnooze.store.outage import OutageLog, reason
 from liveserver import Served, serve
-from metricshelp import until
+from metricshelp import NOW, Clock, until
 from tcpproxy import TcpProxy
 
 PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
@@ -184,3 +185,27 @@ def test_the_reason_logged_is_one_line_without_a_password() -> None:
 
     assert PASSWORD not in said
     assert said == "could not connect: postgresql://app:***@db.internal/app password=***"
+
+
+def test_the_outage_log_says_it_once_counts_and_ignores_stragglers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock(NOW)
+    outage = OutageLog(clock, every=timedelta(minutes=1))
+    before_outage = time.monotonic()
+    with caplog.at_level(logging.INFO, logger="dbsnooze.store.outage"):
+        outage.failed("connection refused")
+        outage.succeeded(began=before_outage)  # a statement already running when it went down
+        clock.advance(timedelta(seconds=30))
+        outage.failed("connection refused")
+        clock.advance(timedelta(seconds=31))
+        outage.failed("connection refused")
+        outage.succeeded(began=time.monotonic())
+        outage.failed("connection refused", began=before_outage)  # began before the recovery
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "store unavailable: connection refused",
+        "store still unavailable, 3 failures since 2026-11-18T14:23:00+00:00",
+        "store reachable again after 3 failures since 2026-11-18T14:23:00+00:00",
+    ]
+    assert not outage.down

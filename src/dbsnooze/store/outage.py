@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -24,6 +26,7 @@ from dbsnooze.clock import Clock, utc_now
 log = logging.getLogger(__name__)
 REPORT_EVERY = timedelta(minutes=1)
 REASON_LENGTH = 200
+_BEGAN = "dbsnooze_statement_began"
 # SQLSTATE classes that mean "no usable connection": connection exceptions, operator
 # intervention (shutdown, terminated backend), insufficient resources, bad credentials or
 # database. Serialization failures and deadlocks (class 40) are not an outage.
@@ -59,7 +62,12 @@ def reason(exc: BaseException, password: str | None = None) -> str:
 
 
 class OutageLog:
-    """Says once that the store is unreachable, then counts; says when it is reachable again."""
+    """Says once that the store is unreachable, then counts; says when it is reachable again.
+
+    Statements overlap: one that began before the outage may still succeed after the first
+    failure, and one that began before the recovery may still fail after it. Each report says
+    when its statement began (a monotonic time), so such stragglers change nothing.
+    """
 
     def __init__(self, clock: Clock = utc_now, every: timedelta = REPORT_EVERY) -> None:
         self.clock = clock
@@ -67,18 +75,22 @@ class OutageLog:
         self.failures = 0
         self.since: datetime | None = None
         self._reported_at: datetime | None = None
+        self._changed_at = 0.0  # monotonic time of the last change between up and down
         self._lock = threading.Lock()
 
     @property
     def down(self) -> bool:
         return self.since is not None
 
-    def failed(self, why: str) -> None:
+    def failed(self, why: str, began: float | None = None) -> None:
         with self._lock:
+            if self.since is None and began is not None and began < self._changed_at:
+                return  # it began before the store came back
             now = self.clock()
             self.failures += 1
             if self.since is None:
                 self.since = self._reported_at = now
+                self._changed_at = time.monotonic()
                 log.warning(f"store unavailable: {why}")
             elif self._reported_at is not None and now - self._reported_at >= self.every:
                 self._reported_at = now
@@ -88,30 +100,47 @@ class OutageLog:
                     extra={"failures": self.failures, "last_reason": why},
                 )
 
-    def succeeded(self) -> None:
+    def succeeded(self, began: float) -> None:
         if self.since is None:  # the usual case, without taking the lock
             return
         with self._lock:
-            if self.since is None:
-                return
+            if self.since is None or began < self._changed_at:
+                return  # it began before the store went away
             log.warning(
                 f"store reachable again after {self.failures} failures since "
                 f"{self.since.isoformat(timespec='seconds')}",
                 extra={"failures": self.failures},
             )
             self.failures, self.since, self._reported_at = 0, None, None
+            self._changed_at = time.monotonic()
 
 
 def watch(engine: Engine, outage: OutageLog) -> None:
     """Report the engine's connection failures and successes to `outage`."""
-    password = engine.url.password
+    secret = engine.url.password
+    password = secret if isinstance(secret, str) else None
 
-    def on_error(context: Any) -> None:
+    def before(conn: Connection, *_: Any) -> None:
+        conn.info[_BEGAN] = time.monotonic()
+
+    def after(conn: Connection, *_: Any) -> None:
+        outage.succeeded(conn.info.get(_BEGAN, 0.0))
+
+    def on_error(context: ExceptionContext) -> None:
         if context.is_pre_ping:  # a stale pooled connection: the pool reconnects by itself
             return
         error = context.sqlalchemy_exception
         if error is not None and (unavailable(error) or context.is_disconnect):
-            outage.failed(reason(error, password if isinstance(password, str) else None))
+            outage.failed(reason(error, password), _began(context.connection))
 
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
     event.listen(engine, "handle_error", on_error)
-    event.listen(engine, "after_cursor_execute", lambda *_: outage.succeeded())
+
+
+def _began(conn: Connection | None) -> float | None:
+    """When the failed statement began; None for a failed connect (it began just now)."""
+    if conn is None or conn.closed or conn.invalidated:  # its info would mean reconnecting
+        return None
+    began = conn.info.get(_BEGAN)
+    return began if isinstance(began, float) else None
