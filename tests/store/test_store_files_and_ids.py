@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, func, select, text
 
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
@@ -25,8 +24,10 @@ from dbsnooze.store.tables import (
     JobTargetRow,
     SampleRow,
 )
+from metricshelp import register
 
 NOW = datetime(2026, 11, 18, 14, tzinfo=UTC)
+NO_ENDPOINT = "http://127.0.0.1:9"  # the cloud is never asked here
 
 
 @pytest.fixture()
@@ -89,22 +90,6 @@ def account_row(name: str) -> AccountRow:
     )
 
 
-def instance_row(account_id: int, name: str) -> InstanceRow:
-    return InstanceRow(
-        account_id=account_id,
-        provider="aws",
-        region="us-east-1",
-        provider_id=name,
-        engine="postgres",
-        engine_version="16.3",
-        instance_class="db.t3.micro",
-        status="available",
-        tags={},
-        first_seen_at=NOW,
-        last_seen_at=NOW,
-    )
-
-
 def job_row(instance_id: int | None) -> JobRow:
     return JobRow(
         kind="backfill", instance_id=instance_id, state="queued", created_at=NOW, errors=[]
@@ -115,40 +100,33 @@ def event_row(action: str) -> EventRow:
     return EventRow(at=NOW, actor="test", action=action, detail={})
 
 
-def _owner(session: Session) -> int:
-    owner = session.scalar(select(AccountRow.id).where(AccountRow.name == "owner"))
-    if owner is None:
-        row = account_row("owner")
-        session.add(row)
-        session.flush()
-        return row.id
-    return owner
-
-
-MAKERS: dict[str, Callable[[Session, int], Base]] = {
-    "cloud_accounts": lambda _s, n: account_row(f"account-{n}"),
-    "instances": lambda s, n: instance_row(_owner(s), f"db-{n}"),
-    "jobs": lambda _s, _n: job_row(None),
-    "events": lambda _s, n: event_row(f"test.{n}"),
-}
-
-
-def _create(ctx: Context, table: str, n: int) -> int:
+def _added(ctx: Context, row: Base) -> int:
     with transaction(ctx.sessions) as session:
-        row = MAKERS[table](session, n)
         session.add(row)
         session.flush()
         return int(row.id)  # type: ignore[attr-defined]
 
 
+def _instance(ctx: Context, n: int) -> int:
+    return register(ctx, NO_ENDPOINT, [f"db-{n}"])[f"db-{n}"]
+
+
+MAKERS: dict[str, tuple[type[Base], Callable[[Context, int], int]]] = {
+    "cloud_accounts": (AccountRow, lambda ctx, n: _added(ctx, account_row(f"account-{n}"))),
+    "instances": (InstanceRow, _instance),
+    "jobs": (JobRow, lambda ctx, _n: _added(ctx, job_row(None))),
+    "events": (EventRow, lambda ctx, n: _added(ctx, event_row(f"test.{n}"))),
+}
+
+
 @pytest.mark.parametrize("table", list(MAKERS))
 def test_deleting_the_newest_row_never_gives_its_id_to_the_next(ctx: Context, table: str) -> None:
-    _create(ctx, table, 1)
-    newest = _create(ctx, table, 2)
+    model, create = MAKERS[table]
+    create(ctx, 1)
+    newest = create(ctx, 2)
     with transaction(ctx.sessions) as session:
-        model = type(MAKERS[table](session, 0))
         session.delete(session.get(model, newest))
-    again = _create(ctx, table, 3)
+    again = create(ctx, 3)
 
     assert again > newest
 
@@ -161,24 +139,20 @@ def _count(engine: Engine, model: type[Base]) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_migration_0003_keeps_every_row_and_every_foreign_key(store_url: str) -> None:
-    engine = make_engine(store_url)
+def test_migration_0003_keeps_every_row_and_every_foreign_key(settings: Settings) -> None:
+    ctx = build_context(settings)
+    engine = ctx.engine
     try:
         upgrade(engine, "0002")
-        with transaction(session_factory(engine)) as session:
-            account = account_row("main")
-            session.add(account)
-            session.flush()
-            instances = [instance_row(account.id, f"db-{i}") for i in range(3)]
-            session.add_all(instances)
-            session.flush()
-            job = job_row(instances[0].id)
+        instances = list(register(ctx, NO_ENDPOINT, ["db-0", "db-1", "db-2"]).values())
+        with transaction(ctx.sessions) as session:
+            job = job_row(instances[0])
             session.add(job)
             session.flush()
-            session.add(JobTargetRow(job_id=job.id, instance_id=instances[0].id))
+            session.add(JobTargetRow(job_id=job.id, instance_id=instances[0]))
             session.add_all(
                 SampleRow(
-                    instance_id=row.id,
+                    instance_id=instance_id,
                     metric="cpu",
                     hour=NOW,
                     average=1.0,
@@ -188,20 +162,20 @@ def test_migration_0003_keeps_every_row_and_every_foreign_key(store_url: str) ->
                     source="backfill",
                     fetched_at=NOW,
                 )
-                for row in instances
+                for instance_id in instances
             )
         before = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
         upgrade(engine)
         after = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
-        with transaction(session_factory(engine)) as session:  # foreign keys still hold
-            session.delete(session.get(AccountRow, account.id))
-        with session_factory(engine)() as session:
+        with transaction(ctx.sessions) as session:  # foreign keys still hold
+            session.execute(delete(AccountRow))
+        with ctx.sessions() as session:
             kept_job = session.get(JobRow, job.id)
             assert kept_job is not None
             orphaned = kept_job.instance_id
         left = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
     finally:
-        engine.dispose()
+        ctx.close()
 
     assert before == after == {"InstanceRow": 3, "JobTargetRow": 1, "SampleRow": 3}
     assert left == {"InstanceRow": 0, "JobTargetRow": 0, "SampleRow": 0}
