@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dbsnooze.context import Context
 from dbsnooze.crypto import mask
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, Provider, ProviderError
 from dbsnooze.errors import Conflict, NotFound, Unprocessable
+from dbsnooze.jobs import queue
 from dbsnooze.providers.aws.inventory import check_credentials
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import events
 from dbsnooze.store.db import transaction
-from dbsnooze.store.tables import AccountRow
+from dbsnooze.store.tables import AccountRow, InstanceRow
 
 # Which credential field identifies an account to a person, masked, per auth method.
 HINT_FIELD = {
@@ -75,12 +77,22 @@ def test_stored(ctx: Context, account_id: int, actor: str) -> tuple[bool, str | 
 
 
 def delete(ctx: Context, account_id: int, actor: str) -> None:
+    """Delete an account with its instances and their history; jobs working on them end
+    cancelled (they keep their rows, so the jobs page and audit log still explain them)."""
     with transaction(ctx.sessions) as session:
         row = _row(session, account_id)
         name = row.name
+        instance_ids = select(InstanceRow.id).where(InstanceRow.account_id == account_id)
+        why = f"cloud account {name!r} (id {account_id}) was deleted"
+        cancelled = queue.cancel_working_on(session, instance_ids, ctx.clock(), why)
         session.delete(row)
         events.record(
-            session, ctx.clock(), actor, "account.deleted", ("account", account_id), {"name": name}
+            session,
+            ctx.clock(),
+            actor,
+            "account.deleted",
+            ("account", account_id),
+            {"name": name, "cancelled_jobs": cancelled},
         )
     ctx.clients.forget(account_id)
 

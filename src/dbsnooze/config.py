@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     backfill_max_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
     backfill_default_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
+    # how long `wait=true` waits for a backfill before answering 202 with the job to poll
+    backfill_wait_seconds: float = Field(default=300.0, ge=0, le=3600)
     auto_backfill: bool = True
     auto_backfill_days: int = Field(default=7, ge=1, le=HARD_MAX_BACKFILL_DAYS)
     cloud_requests_per_second: float = Field(default=10.0, gt=0)

@@ -14,6 +14,7 @@ from dbsnooze.config import Settings
 from dbsnooze.crypto import SecretBox, secret_box
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.store.db import make_engine, session_factory
+from dbsnooze.store.outage import OutageLog, watch
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Context:
     buckets: Buckets
     clock: Clock = field(default=utc_now)
     wake_worker: Callable[[], None] = field(default=lambda: None)  # set when a worker runs
+    outage: OutageLog = field(default_factory=OutageLog)  # the store's reachability, logged
 
     def close(self) -> None:
         self.engine.dispose()
@@ -33,6 +35,8 @@ class Context:
 
 def build_context(settings: Settings, clock: Clock = utc_now) -> Context:
     engine = make_engine(settings.database_url)
+    outage = OutageLog(clock)
+    watch(engine, outage)
     return Context(
         settings=settings,
         engine=engine,
@@ -41,4 +45,5 @@ def build_context(settings: Settings, clock: Clock = utc_now) -> Context:
         clients=ClientCache(settings),
         buckets=Buckets(settings.cloud_requests_per_second, settings.cloud_requests_burst),
         clock=clock,
+        outage=outage,
     )

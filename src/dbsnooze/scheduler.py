@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from dbsnooze.store.outage import unavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,8 @@ class Periodic:
         while not self._stop.is_set():
             try:
                 self._task()
-            except Exception:  # one failed tick must not end the loop
-                log.exception("periodic task failed", extra={"task": self.name})
+            except Exception as exc:  # one failed tick must not end the loop
+                if not unavailable(exc):  # an unreachable store is logged by its outage log
+                    log.exception("periodic task failed", extra={"task": self.name})
             self._wake.wait(self.interval)
             self._wake.clear()

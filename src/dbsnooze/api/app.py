@@ -71,7 +71,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    errors.install(app)
+    errors.install(app, page=web.error_page)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
     for module in (accounts, instances, inventory, metrics, jobs):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from dbsnooze.context import Context
+from dbsnooze.store.outage import unavailable
 
 
 def get_context(request: Request) -> Context:
@@ -20,8 +21,21 @@ def get_context(request: Request) -> Context:
 
 
 def get_session(ctx: Annotated[Context, Depends(get_context)]) -> Iterator[Session]:
-    with ctx.sessions() as session:
+    session = ctx.sessions()
+    try:
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Closing runs after the answer was sent: a connection that died with the store is the
+    pool's to replace (the outage log has counted it), not an error of a finished request."""
+    try:
+        session.close()
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
 
 
 def actor(request: Request) -> str:

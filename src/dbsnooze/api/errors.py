@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dbsnooze.errors import DbsnoozeError
+from dbsnooze.store.outage import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +40,19 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse(error_body(code, message, **extra), status_code=status)
 
 
-def install(app: FastAPI) -> None:
+STORE_UNAVAILABLE = "the store cannot be reached right now; try again shortly"
+RETRY_AFTER_SECONDS = 5
+ErrorPage = Callable[[Request, int, str], Response]
+
+
+def install(app: FastAPI, page: ErrorPage | None = None) -> None:
+    """Error handlers; `page` renders the UI's HTML error page for a browser asking for one."""
     app.add_exception_handler(DbsnoozeError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    store_error = _store_error_handler(page)
+    for store_exception in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(store_exception, store_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -69,6 +82,30 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _store_error_handler(page: ErrorPage | None) -> Callable[..., Any]:
+    """503 `store_unavailable` while the store is down: no traceback (the engine's outage log
+    has said it once); any other store error is an unexpected one."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not unavailable(exc):
+            return await _unexpected_error(request, exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if page is not None and _wants_page(request):
+            response = page(request, 503, STORE_UNAVAILABLE)
+        else:
+            response = error_response(503, "store_unavailable", STORE_UNAVAILABLE)
+        response.headers.update(headers)
+        return response
+
+    return handler
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page of the UI, not a client of the API."""
+    accepts = request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "text/html" in accepts
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -152,6 +152,24 @@ def request_cancel(session: Session, job: JobRow, now: datetime) -> None:
             finish(session, part, JobState.CANCELLED, now)
         elif part.state == JobState.RUNNING.value:
             part.cancel_requested = True
+
+
+def cancel_working_on(
+    session: Session, instance_ids: Select[tuple[int]], now: datetime, reason: str
+) -> list[int]:
+    """End every queued or running job on these instances at once, cancelled, saying why.
+
+    For instances about to be deleted: a running job's worker finds its lease gone after its
+    current cloud call and stops; nothing is left to resume."""
+    working = select(JobTargetRow.job_id).where(
+        JobTargetRow.active, JobTargetRow.instance_id.in_(instance_ids)
+    )
+    jobs = list(session.scalars(select(JobRow).where(JobRow.id.in_(working)).order_by(JobRow.id)))
+    for job in jobs:
+        job.cancel_requested = True
+        job.errors = [*job.errors, {"error": f"cancelled: {reason}"}]
+        finish(session, job, JobState.CANCELLED, now)
+    return [job.id for job in jobs]
 
 
 def cancel_requested(session: Session, job_id: int) -> bool:

@@ -21,6 +21,7 @@ from dbsnooze.observability import COLLECTOR_LAST_RUN
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store import leases, retention
 from dbsnooze.store.db import transaction
+from dbsnooze.store.outage import unavailable
 from dbsnooze.store.tables import JobRow
 
 log = logging.getLogger(__name__)
@@ -68,24 +69,31 @@ class Worker:
         with _Heartbeat(self.ctx, job_id, self.name, self._lease):
             try:
                 backfill.execute(self.ctx, job_id, self.name, self.buckets)
-            except Exception:
-                log.exception("backfill job crashed", extra={"job": job_id})
-                self._fail(job_id)
+            except Exception as exc:
+                if unavailable(exc):  # the store went away: the lease ends, the job resumes
+                    raise
+                self._crashed(job_id)
         return job_id
 
-    def _fail(self, job_id: int) -> None:
+    def _crashed(self, job_id: int) -> None:
+        """A job that failed while still ours is failed; one ended elsewhere meanwhile (cancelled
+        with its account, taken over) stopped as it should, whatever the error on the way."""
         with transaction(self.ctx.sessions) as session:
             job = session.get(JobRow, job_id)
-            if job is not None and job.lease_owner == self.name:
-                job.errors = [*job.errors, {"error": "internal error; see the worker log"}]
-                queue.finish(session, job, queue.JobState.FAILED, self.ctx.clock())
+            if job is None or job.lease_owner != self.name:
+                log.info("backfill stopped: its job was ended elsewhere", extra={"job": job_id})
+                return
+            log.exception("backfill job crashed", extra={"job": job_id})
+            job.errors = [*job.errors, {"error": "internal error; see the worker log"}]
+            queue.finish(session, job, queue.JobState.FAILED, self.ctx.clock())
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 ran = self.run_one()
-            except Exception:  # the store may be briefly unreachable: keep going
-                log.exception("worker loop error")
+            except Exception as exc:  # the store is reported (once) by the engine's outage log
+                if not unavailable(exc):
+                    log.exception("worker loop error")
                 ran = None
             if ran is None:
                 self._wake.wait(1.0)
@@ -113,8 +121,9 @@ class _Heartbeat:
             try:
                 with transaction(self.ctx.sessions) as session:
                     queue.renew(session, self.job_id, self.owner, self.ctx.clock() + self.lease)
-            except Exception:
-                log.exception("lease renewal failed", extra={"job": self.job_id})
+            except Exception as exc:
+                if not unavailable(exc):
+                    log.exception("lease renewal failed", extra={"job": self.job_id})
 
 
 def collector_tick(ctx: Context, buckets: Buckets, owner: str) -> live.LiveReport | None:

@@ -2,39 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from dbsnooze.store import sqlite
+
 MIGRATIONS = "dbsnooze.store:migrations"
+VERSION_TABLE = "alembic_version"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for a SQLite or PostgreSQL URL; SQLite gets the pragmas a good store needs."""
+    """An engine for a SQLite or PostgreSQL URL. Both notice a store that went away and was
+    restored, so the process recovers without a restart: PostgreSQL by pinging a pooled
+    connection before use, SQLite by checking its file (see `store.sqlite`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        sqlite.install(engine, sqlite.store_path(parsed))
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    # an unreachable server fails a request in seconds instead of the operating system's minutes
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+    return create_engine(
+        parsed, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args
+    )
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -52,7 +53,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def _alembic_config(engine: Engine) -> Config:
+def _alembic_config(engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     config.attributes["engine"] = engine
@@ -65,12 +66,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    if not inspect(engine).has_table("alembic_version"):
-        return None
+    """The store's schema revision; None for a store never migrated."""
     with engine.connect() as conn:
-        from alembic.runtime.migration import MigrationContext
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        revision = conn.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        return None if revision is None else str(revision)
 
-        return MigrationContext.configure(conn).get_current_revision()
+
+@functools.cache
+def expected_revision() -> str | None:
+    """The newest migration this version of dbsnooze ships: what a ready store is at."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 @contextmanager

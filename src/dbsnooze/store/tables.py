@@ -34,8 +34,14 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
+# SQLite reuses the highest id after a delete unless a table says AUTOINCREMENT: ids of things
+# the audit log names are never handed out twice (PostgreSQL sequences never reuse them).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class AccountRow(Base):
     __tablename__ = "cloud_accounts"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
@@ -57,6 +63,7 @@ class InstanceRow(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "region", "provider_id", name="uq_instances_identity"),
         Index("ix_instances_status", "status"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -78,7 +85,7 @@ class InstanceRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_at", "at"),)
+    __table_args__ = (Index("ix_events_at", "at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime]
@@ -124,11 +131,12 @@ class JobRow(Base):
     """A persisted unit of background work (a backfill of one or many instances)."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_state", "state", "id"),)
+    __table_args__ = (Index("ix_jobs_state", "state", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    # a job outlives its instance (deleted with its account): it is cancelled, not erased
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(16))

@@ -75,6 +75,11 @@ def _render(request: Request, name: str, status_code: int = 200, **context: Any)
     return response
 
 
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """The page a browser gets when a page cannot be served (e.g. the store is unreachable)."""
+    return _render(request, "error.html", status_code=status_code, message=message)
+
+
 # --- login ------------------------------------------------------------------------------------
 
 

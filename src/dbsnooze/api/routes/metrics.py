@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from dbsnooze import history
 from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
@@ -25,7 +27,8 @@ from dbsnooze.store.tables import InstanceRow, JobRow
 
 router = APIRouter(tags=["metrics"])
 DaysParam = Annotated[str | None, Query(description="whole number of days ≥ 1")]
-WAIT_LIMIT_SECONDS = 600.0
+FIRST_POLL_SECONDS = 0.05  # short jobs answer at once; longer waits look less often
+MAX_POLL_SECONDS = 1.0
 
 
 def parse_days(raw: str | None, default: int) -> int:
@@ -55,7 +58,7 @@ def _instance(session: SessionDep, instance_id: int) -> InstanceRow:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobPublic | BackfillResult,
 )
-def backfill_instance(
+async def backfill_instance(
     instance_id: int,
     ctx: ContextDep,
     who: ActorDep,
@@ -64,15 +67,14 @@ def backfill_instance(
     force: bool = False,
     wait: bool = False,
 ) -> JobPublic | BackfillResult | JSONResponse:
-    job = backfill.submit_instance(
-        ctx, instance_id, parse_days(days, ctx.settings.backfill_default_days), force, who
-    )
+    how_many = parse_days(days, ctx.settings.backfill_default_days)
+    job = await run_in_threadpool(backfill.submit_instance, ctx, instance_id, how_many, force, who)
     ctx.wake_worker()
     response.headers["Location"] = job_url(job.id)
     if not wait:
-        return _job_view(ctx, job.id)
-    view = _wait(ctx, job.id)
-    if view.finished_at is None:  # still going: answer as if wait had not been asked
+        return await run_in_threadpool(_job_view, ctx, job.id)
+    view = await _wait(ctx, job.id)
+    if view.finished_at is None:  # the wait ran out: 202 and the job, for the client to poll
         return view
     body = BackfillResult(**view.model_dump(), success=view.state == "succeeded")
     return JSONResponse(
@@ -87,13 +89,18 @@ def _job_view(ctx: Context, job_id: int) -> JobPublic:
         return public(session, job)
 
 
-def _wait(ctx: Context, job_id: int) -> JobPublic:
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
-    view = _job_view(ctx, job_id)
-    while view.finished_at is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        view = _job_view(ctx, job_id)
-    return view
+async def _wait(ctx: Context, job_id: int) -> JobPublic:
+    """The job once it ends, or as it is when the wait runs out. Between looks it holds no
+    thread: any number of waiting clients leave the server free for everything else."""
+    deadline = time.monotonic() + ctx.settings.backfill_wait_seconds
+    pause = FIRST_POLL_SECONDS
+    while True:
+        view = await run_in_threadpool(_job_view, ctx, job_id)
+        left = deadline - time.monotonic()
+        if view.finished_at is not None or left <= 0:
+            return view
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 1.5, MAX_POLL_SECONDS)
 
 
 @router.post("/metrics/backfill", status_code=status.HTTP_202_ACCEPTED, response_model=None)

@@ -1,0 +1,182 @@
+"""The store itself: private SQLite files, ids never handed out twice, and migration 0003
+keeping every row while it rebuilds SQLite's tables."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, func, select, text
+
+from dbsnooze.config import Settings
+from dbsnooze.context import Context, build_context
+from dbsnooze.store.db import make_engine, session_factory, transaction, upgrade
+from dbsnooze.store.tables import (
+    AccountRow,
+    Base,
+    EventRow,
+    InstanceRow,
+    JobRow,
+    JobTargetRow,
+    SampleRow,
+)
+from metricshelp import register
+
+NOW = datetime(2026, 11, 18, 14, tzinfo=UTC)
+NO_ENDPOINT = "http://127.0.0.1:9"  # the cloud is never asked here
+
+
+@pytest.fixture()
+def usual_umask() -> Iterator[None]:
+    """The umask most systems run with, under which SQLite would create 0644 files."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_sqlite_store_and_its_wal_files_are_created_0600(
+    tmp_path: Path, usual_umask: None
+) -> None:
+    store = tmp_path / "store.db"
+    ctx = build_context(Settings(database_url=f"sqlite:///{store}", secret_key_file=tmp_path / "k"))
+    try:
+        upgrade(ctx.engine)
+        with transaction(ctx.sessions) as session:
+            session.add(account_row("main"))
+        with ctx.engine.connect() as conn:  # while a connection is open the WAL files exist
+            conn.execute(text("SELECT count(*) FROM cloud_accounts"))
+            modes = {p.name: mode(p) for p in tmp_path.glob("store.db*")}
+    finally:
+        ctx.close()
+
+    assert modes == {"store.db": 0o600, "store.db-wal": 0o600, "store.db-shm": 0o600}
+
+
+def test_an_existing_store_readable_by_others_is_made_private(
+    tmp_path: Path, usual_umask: None
+) -> None:
+    store = tmp_path / "store.db"
+    store.touch(0o644)
+    engine = make_engine(f"sqlite:///{store}")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+    assert mode(store) == 0o600
+
+
+# --- ids never reused ---------------------------------------------------------------------------
+
+
+def account_row(name: str) -> AccountRow:
+    return AccountRow(
+        provider="aws",
+        name=name,
+        auth_method="default",
+        auth_params={},
+        regions=["us-east-1"],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def job_row(instance_id: int | None) -> JobRow:
+    return JobRow(
+        kind="backfill", instance_id=instance_id, state="queued", created_at=NOW, errors=[]
+    )
+
+
+def event_row(action: str) -> EventRow:
+    return EventRow(at=NOW, actor="test", action=action, detail={})
+
+
+def _added(ctx: Context, row: Base) -> int:
+    with transaction(ctx.sessions) as session:
+        session.add(row)
+        session.flush()
+        return int(row.id)  # type: ignore[attr-defined]
+
+
+def _instance(ctx: Context, n: int) -> int:
+    return register(ctx, NO_ENDPOINT, [f"db-{n}"])[f"db-{n}"]
+
+
+MAKERS: dict[str, tuple[type[Base], Callable[[Context, int], int]]] = {
+    "cloud_accounts": (AccountRow, lambda ctx, n: _added(ctx, account_row(f"account-{n}"))),
+    "instances": (InstanceRow, _instance),
+    "jobs": (JobRow, lambda ctx, _n: _added(ctx, job_row(None))),
+    "events": (EventRow, lambda ctx, n: _added(ctx, event_row(f"test.{n}"))),
+}
+
+
+@pytest.mark.parametrize("table", list(MAKERS))
+def test_deleting_the_newest_row_never_gives_its_id_to_the_next(ctx: Context, table: str) -> None:
+    model, create = MAKERS[table]
+    create(ctx, 1)
+    newest = create(ctx, 2)
+    with transaction(ctx.sessions) as session:
+        session.delete(session.get(model, newest))
+    again = create(ctx, 3)
+
+    assert again > newest
+
+
+# --- migration 0003 rebuilds SQLite's tables and loses nothing -----------------------------------
+
+
+def _count(engine: Engine, model: type[Base]) -> int:
+    with session_factory(engine)() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_migration_0003_keeps_every_row_and_every_foreign_key(settings: Settings) -> None:
+    ctx = build_context(settings)
+    engine = ctx.engine
+    try:
+        upgrade(engine, "0002")
+        instances = list(register(ctx, NO_ENDPOINT, ["db-0", "db-1", "db-2"]).values())
+        with transaction(ctx.sessions) as session:
+            job = job_row(instances[0])
+            session.add(job)
+            session.flush()
+            session.add(JobTargetRow(job_id=job.id, instance_id=instances[0]))
+            session.add_all(
+                SampleRow(
+                    instance_id=instance_id,
+                    metric="cpu",
+                    hour=NOW,
+                    average=1.0,
+                    maximum=2.0,
+                    minimum=0.5,
+                    sample_count=60.0,
+                    source="backfill",
+                    fetched_at=NOW,
+                )
+                for instance_id in instances
+            )
+        before = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
+        upgrade(engine)
+        after = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
+        with transaction(ctx.sessions) as session:  # foreign keys still hold
+            session.execute(delete(AccountRow))
+        with ctx.sessions() as session:
+            kept_job = session.get(JobRow, job.id)
+            assert kept_job is not None
+            orphaned = kept_job.instance_id
+        left = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
+    finally:
+        ctx.close()
+
+    assert before == after == {"InstanceRow": 3, "JobTargetRow": 1, "SampleRow": 3}
+    assert left == {"InstanceRow": 0, "JobTargetRow": 0, "SampleRow": 0}
+    assert orphaned is None  # the job outlives its instance
