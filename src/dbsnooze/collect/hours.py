@@ -28,6 +28,12 @@ def live_window(now: datetime, interval: timedelta = timedelta(0)) -> HourRange:
     return HourRange(start, floor_hour(in_utc(now)) + HOUR)
 
 
+def catch_up_window(live: HourRange, days: int) -> HourRange:
+    """The final hours before the live window in which provisional hours are fetched again: a
+    collector that was down when they turned final catches up at most `days` back."""
+    return HourRange(live.start - days * HOURS_PER_DAY * HOUR, live.start)
+
+
 def runs(hours: Iterable[datetime]) -> list[HourRange]:
     """Hours grouped into contiguous runs, in time order; duplicates count once."""
     bounds: list[list[datetime]] = []  # one HourRange per run, not per hour: this is a hot path
@@ -53,4 +59,3 @@ def split(span: HourRange, max_hours: int) -> list[HourRange]:
     step = max_hours * HOUR
     starts = (span.start + i * step for i in range(-(-span.hours // max_hours)))
     return [HourRange(start, min(start + step, span.end)) for start in starts]
-

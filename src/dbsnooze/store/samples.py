@@ -39,8 +39,10 @@ from sqlalchemy import (
     null,
     select,
     text,
+    tuple_,
     type_coerce,
     union_all,
+    update,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
@@ -56,6 +58,7 @@ _Staged: TypeAlias = tuple[int, str, datetime, _Value, _Value, _Value, _Value]
 
 CHUNK_ROWS = 50_000  # bounds the staging table's size, not a parameter count
 ID_BATCH = 10_000  # instance ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535
+KEY_BATCH = 1_000  # (instance, metric, hour) keys per IN list: three parameters each
 _STAGE = "dbsnooze_stage"
 _STAGE_COLUMNS = "instance_id, metric, hour, average, maximum, minimum, sample_count"
 _PG_COPY_TYPES = ["int4", "text", "timestamptz", "float8", "float8", "float8", "float8"]
@@ -181,6 +184,21 @@ def mark_empty(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
     return written
 
 
+def settle(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
+    """Make these provisional samples final where their hour was final at `checked_at`: the
+    cloud, asked then, had nothing to replace them with. Returns the samples settled."""
+    boundary = last_final_boundary(checked_at)
+    wanted = sorted({_checked(key) for key in keys if key[2] < boundary})
+    conn = _connection(db)
+    key = tuple_(SampleRow.instance_id, SampleRow.metric, SampleRow.hour)
+    settled = 0
+    for start in range(0, len(wanted), KEY_BATCH):
+        batch = wanted[start : start + KEY_BATCH]
+        query = update(SampleRow).where(key.in_(batch), ~SampleRow.final).values(final=True)
+        settled += conn.execute(query).rowcount
+    return settled
+
+
 def _unmark(conn: Connection, rows: Sequence[_Staged]) -> None:
     """Drop the empty markers of hours that now hold a sample.
 
@@ -304,15 +322,16 @@ def known_hours(
 
 
 def provisional_hours(
-    db: Db, window: HourRange, metrics: Iterable[str]
+    db: Db, window: HourRange, metrics: Iterable[str], instance_ids: Iterable[int] | None = None
 ) -> dict[tuple[int, str], set[datetime]]:
     """Per (instance, metric): the window's hours stored before they were final.
 
     `final` is a column rather than worked out from fetched_at and the hour: a partial index
     holds only the provisional rows (a few live hours per instance), so this costs an index
     range over a handful of rows, where date arithmetic on every stored row could use no index
-    at all. Instances are filtered by the caller, so the query never outgrows that index.
+    at all. Instances are picked out here rather than in SQL, so the query keeps to that index.
     """
+    ids = None if instance_ids is None else set(instance_ids)
     wanted = sorted(set(metrics))
     query = select(SampleRow.instance_id, SampleRow.metric, SampleRow.hour).where(
         ~SampleRow.final,
@@ -322,7 +341,8 @@ def provisional_hours(
     )
     found: dict[tuple[int, str], set[datetime]] = defaultdict(set)
     for instance_id, metric, hour in db.execute(query).tuples():
-        found[(instance_id, metric)].add(hour)
+        if ids is None or instance_id in ids:
+            found[(instance_id, metric)].add(hour)
     return dict(found)
 
 
