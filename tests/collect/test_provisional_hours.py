@@ -9,13 +9,24 @@ from typing import Any
 
 from dbsnooze.context import Context
 from dbsnooze.demo.emulator import Emulator
-from dbsnooze.domain import HourRange
+from dbsnooze.domain import HourlyStat, HourRange, Source
 from dbsnooze.jobs.worker import collector_tick
 from dbsnooze.store import samples
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow
 from faultproxy import FaultProxy
-from metricshelp import ALL_METRICS, HOUR, NOW, app, prepare, put, register, stored, truth
+from metricshelp import (
+    ALL_METRICS,
+    HOUR,
+    NOW,
+    app,
+    prepare,
+    put,
+    register,
+    stored,
+    truth,
+    window,
+)
 
 NAME = "orders-db"
 MINUTE = timedelta(minutes=1)
@@ -50,13 +61,18 @@ def test_a_live_hour_left_provisional_by_a_restart_is_caught_up_by_the_first_tic
     put(moto, NAME, [H14], offset=45 * MINUTE, seed="+")
     put(moto, NAME, [H14 + i * HOUR for i in (1, 2, 3)], offset=3 * MINUTE)
     clock.advance(timedelta(hours=3))  # 17:30: it starts again
+    old = H14 - timedelta(days=ctx.settings.backfill_max_days, hours=4)  # beyond the cap
+    with transaction(ctx.sessions) as session:
+        stale = HourlyStat(iid, "cpu", old, 1.0, 1.0, 1.0, 1.0)
+        samples.upsert(session, [stale], Source.LIVE, old + 30 * MINUTE)
     calls_before = len(proxy.forwarded(DATA_CALL))
 
     report = collector_tick(ctx, ctx.buckets, "worker-a")
 
     assert states_early == ["missing", "provisional"]  # 13:00 was final: backfill's business
     assert report is not None
-    assert report.caught_up == len(ALL_METRICS)  # 14:00 of every metric, asked again
+    # 14:00 of every metric, asked again; hours beyond the backfill cap are left alone
+    assert report.caught_up == len(ALL_METRICS)
     assert report.api_calls == 2  # the live window, and the hour caught up
     asked = sorted(r.hours for r in proxy.forwarded(DATA_CALL)[calls_before:])
     assert asked == [[H14], [H14 + 3 * HOUR]]
@@ -120,3 +136,44 @@ def test_the_hour_an_instance_stopped_keeps_what_it_measured_and_ends_exact(
     _exact(ctx, moto, iid, H14, "live")
     rows = stored(ctx, iid)
     assert {rows[m, H14 + 3 * HOUR][4] for m in ALL_METRICS} == {"asleep"}
+
+
+def test_a_backfill_marks_a_stopped_instances_silent_hours_asleep_around_what_it_measured(
+    ctx: Context, moto: Emulator, proxy: FaultProxy
+) -> None:
+    with app(ctx) as api:
+        iid = register(ctx, proxy.url, [NAME], status="stopped")[NAME]
+        day = window(NOW, 1)
+        put(moto, NAME, day[:10])  # it ran for ten hours, then stopped
+        # the hour it stopped in: connections measured live (final), the rest never published
+        measured = [HourlyStat(iid, "connections", day[10], 4.0, 9.0, 1.0, 20.0)]
+        with transaction(ctx.sessions) as session:
+            samples.upsert(session, measured, Source.LIVE, NOW)
+        job = api.post(
+            f"/api/v1/instances/{iid}/metrics/backfill", params={"days": 1, "wait": "true"}
+        ).json()
+
+    rows = stored(ctx, iid)
+    assert job["state"] == "succeeded"
+    assert rows["connections", day[10]] == (4.0, 9.0, 1.0, 20.0, "live")  # kept, not asleep
+    assert {rows[m, day[10]][4] for m in ALL_METRICS if m != "connections"} == {"asleep"}
+    assert {rows[m, h][4] for m in ALL_METRICS for h in day[11:]} == {"asleep"}
+
+
+def test_provisional_asleep_hours_the_cloud_has_nothing_for_are_asked_only_once(
+    ctx: Context, moto: Emulator, proxy: FaultProxy
+) -> None:
+    clock = prepare(ctx, H14 + 5 * MINUTE)
+    iid = register(ctx, proxy.url, [NAME], status="stopped")[NAME]
+    collector_tick(ctx, ctx.buckets, "worker-a")  # 13:00 and 14:00 asleep, neither final yet
+    clock.advance(timedelta(hours=3))
+    first = collector_tick(ctx, ctx.buckets, "worker-a")
+    clock.advance(timedelta(seconds=ctx.settings.collect_interval_seconds))
+    second = collector_tick(ctx, ctx.buckets, "worker-a")
+
+    assert first is not None and second is not None
+    assert (first.caught_up, first.api_calls) == (2 * len(ALL_METRICS), 1)
+    assert (second.caught_up, second.api_calls) == (0, 0)  # settled: final, still asleep
+    rows = stored(ctx, iid)
+    assert {rows[m, h][4] for m in ALL_METRICS for h in (H13, H14)} == {"asleep"}
+    assert _coverage(ctx, iid, HourRange(H13, H14 + HOUR)) == ["asleep", "asleep"]
