@@ -226,6 +226,13 @@ class FaultProxy:
             self._releases += 1
             self._changed.notify_all()
 
+    def pass_held(self) -> None:
+        """Let the requests held now go on to moto, and keep holding those that come after."""
+        with self._changed:
+            self._drop = False
+            self._releases += 1
+            self._changed.notify_all()
+
     def wait_held(self, count: int = 1, timeout: float = 30.0) -> None:
         """Block until `count` requests are being held (a bounded wait, never a fixed sleep)."""
         self.wait_for(lambda: self.held >= count, timeout, f"{count} held request(s)")

@@ -410,8 +410,9 @@ def _follow(ctx: Context, job_id: int) -> None:
                     job = session.get(JobRow, job_id)
                     assert job is not None
                     view = public(session, job)
-                info = (f"{view.hours_backfilled} backfilled, {view.hours_skipped} skipped, "
-                        f"{view.hours_empty} empty, {view.api_calls} calls")  # fmt: skip
+                info = (f"{view.hours_backfilled} backfilled, {view.hours_refetched} refetched, "
+                        f"{view.hours_skipped} skipped, {view.hours_empty} empty, "
+                        f"{view.api_calls} calls")  # fmt: skip
                 bar.update(task, completed=view.progress, info=info)
                 if view.finished_at is not None:
                     break
@@ -431,8 +432,10 @@ def _summary(view: Any) -> None:
     color = {"succeeded": "green", "failed": "red"}.get(view.state, "yellow")
     console.print(
         f"[{color}]{view.state}[/{color}]: {view.hours_backfilled} hours backfilled, "
-        f"{view.hours_skipped} skipped, {view.hours_empty} empty of {view.hours_total}; "
-        f"{view.api_calls} CloudWatch calls"
+        f"{view.hours_skipped} skipped, {view.hours_empty} empty"
+        + (f", {view.hours_refetched} refetched" if view.hours_refetched else "")
+        + f" of {view.hours_total}; {view.api_calls} CloudWatch calls"
+        + ("" if view.state == "succeeded" else f" ({view.progress:.0%} done)")
     )
     for error in view.errors[:10]:
         err_console.print(f"  [red]error[/red] {error.get('error')}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 
 class Provider(enum.StrEnum):
@@ -96,8 +96,26 @@ class ProviderError(Exception):
 HOUR = timedelta(hours=1)
 
 
+# The cloud publishes an hour's last datapoints a few minutes after the hour ends.
+FINAL_DELAY = timedelta(minutes=10)
+
+
 def floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def last_final_boundary(now: datetime) -> datetime:
+    """Every hour ending at or before this boundary is final: it ended more than FINAL_DELAY
+    before `now`, so its statistics will not change. An hour that ended exactly FINAL_DELAY ago
+    is not final yet."""
+    settled = in_utc(now) - FINAL_DELAY
+    boundary = floor_hour(settled)
+    return boundary - HOUR if boundary == settled else boundary
+
+
+def in_utc(moment: datetime) -> datetime:
+    # A naive moment is taken to be UTC already; an aware one is converted so hours are UTC hours.
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -133,6 +151,7 @@ class Source(enum.StrEnum):
 class Coverage(enum.StrEnum):
     COMPLETE = "complete"
     PARTIAL = "partial"
+    PROVISIONAL = "provisional"  # stored before the hour was final: it will be fetched again
     EMPTY = "empty"
     ASLEEP = "asleep"
     MISSING = "missing"

@@ -284,7 +284,7 @@ def test_fleet_backfill_batches_the_filtered_instances_with_get_metric_data(
         "window_start": wanted[0].isoformat(),
         "window_end": (wanted[-1] + HOUR).isoformat(),
         "requests": 15,
-        "statistics_calls": 15,
+        "statistics_calls": 0,  # the job reads three instances through GetMetricData only
         "data_calls": 1,
         "data_queries": 60,
         "data_cost_usd": 0.0006,

@@ -47,8 +47,9 @@ def test_backfill_and_metrics_from_the_command_line(
     assert code == 0, planned
     estimate = json.loads(planned)
     assert (estimate["instances"], estimate["days"], estimate["requests"]) == (1, 1, 5)
-    assert (estimate["statistics_calls"], estimate["data_calls"]) == (5, 1)
-    assert (estimate["data_queries"], estimate["data_cost_usd"]) == (20, 0.0002)
+    # the job it plans reads one instance through free GetMetricStatistics calls
+    assert (estimate["statistics_calls"], estimate["data_calls"]) == (5, 0)
+    assert (estimate["data_queries"], estimate["data_cost_usd"]) == (0, 0.0)
     assert stored(ctx, 1) == {}  # a dry run asks nothing and stores nothing
 
     code, first = run("backfill", "cli-db", "--days", "1")

@@ -5,16 +5,8 @@ from itertools import pairwise
 
 import pytest
 
-from dbsnooze.collect.hours import (
-    FINAL_DELAY,
-    backfill_window,
-    last_final_boundary,
-    live_window,
-    missing,
-    runs,
-    split,
-)
-from dbsnooze.domain import HOUR, HourRange
+from dbsnooze.collect.hours import backfill_window, live_window, missing, runs, split
+from dbsnooze.domain import FINAL_DELAY, HOUR, HourRange, last_final_boundary
 
 
 def at(hour: int, minute: int = 0, day: int = 18) -> datetime:
@@ -30,7 +22,9 @@ def test_final_delay_is_the_clouds_publishing_delay() -> None:
     [
         (at(14, 23), at(14)),  # 13:00-14:00 ended 23 minutes ago: final
         (at(14, 5), at(13)),  # 13:00-14:00 ended 5 minutes ago: not yet
-        (at(14, 10), at(14)),
+        (at(14, 10), at(13)),  # ended exactly 10 minutes ago: final only once MORE have passed
+        (at(14, 10) + timedelta(microseconds=1), at(14)),
+        (at(14, 11), at(14)),
         (at(0, 3), at(23, day=17)),
     ],
 )
@@ -68,6 +62,8 @@ def test_live_window_includes_a_previous_hour_not_yet_final() -> None:
 def test_live_window_refetches_an_hour_that_turned_final_since_the_last_tick() -> None:
     five_minutes = timedelta(minutes=5)
     assert live_window(at(14, 12), five_minutes) == HourRange(at(13), at(15))
+    # the tick at 14:10 fetched 13:00-14:00 exactly 10 minutes after it ended: not final yet
+    assert live_window(at(14, 15), five_minutes) == HourRange(at(13), at(15))
     assert live_window(at(14, 16), five_minutes) == HourRange(at(14), at(15))
 
 

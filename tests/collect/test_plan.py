@@ -13,6 +13,7 @@ from dbsnooze.collect.plan import (
     DataQuery,
     SeriesRequest,
     estimate,
+    plan,
     plan_data,
     plan_statistics,
 )
@@ -166,24 +167,33 @@ def test_a_call_refuses_duplicate_ids() -> None:
         DataCall(1, "r1", days(1), (query, query))
 
 
-def test_estimate_for_a_dry_run() -> None:
-    result = estimate(requests(100, days(7)))
-    assert result.requests == 500
-    assert result.statistics_calls == 500
-    assert result.data_calls == 4
-    assert result.data_queries == 2000
-    assert result.data_cost_usd == pytest.approx(0.02)
+def test_a_dry_run_prices_the_plan_a_fleet_part_really_makes() -> None:
+    wanted = requests(100, days(7))
+    result = estimate(wanted, plan(wanted, instances=100))
     assert result.as_dict() == {
         "requests": 500,
-        "statistics_calls": 500,
+        "statistics_calls": 0,
         "data_calls": 4,
         "data_queries": 2000,
         "data_cost_usd": pytest.approx(0.02),
     }
 
 
+def test_one_instance_is_read_with_free_statistics_calls_and_priced_so() -> None:
+    wanted = requests(1, days(7))
+    calls = plan(wanted, instances=1)
+    assert calls == plan_statistics(wanted)
+    assert estimate(wanted, calls).as_dict() == {
+        "requests": 5,
+        "statistics_calls": 5,
+        "data_calls": 0,
+        "data_queries": 0,
+        "data_cost_usd": 0,
+    }
+
+
 def test_estimate_of_nothing_costs_nothing() -> None:
-    assert estimate([]).as_dict() == {
+    assert estimate([], plan([], instances=3)).as_dict() == {
         "requests": 0,
         "statistics_calls": 0,
         "data_calls": 0,

@@ -184,16 +184,44 @@ def test_empty_hours_are_recorded_and_asked_again_only_when_forced(
 
     assert (first["hours_backfilled"], first["hours_empty"], first["api_calls"]) == (72, 96, 5)
     assert (again["hours_skipped"], again["api_calls"]) == (168, 0)
-    assert asked(proxy, 5) == sorted((cloudwatch_name(m), *span(0, 95)) for m in ALL_METRICS)
+    # a forced backfill asks for the whole window again, stored hours too
+    assert asked(proxy, 5) == sorted((cloudwatch_name(m), *span(0, 167)) for m in ALL_METRICS)
     assert len(proxy.forwarded(STATISTICS_CALL)) == 10
     assert forced["force"] is True
     assert (forced["hours_backfilled"], forced["hours_empty"], forced["hours_skipped"]) == (
         6,
         90,
-        72,
+        0,
     )
+    assert forced["hours_refetched"] == 72
     assert marked_empty(ctx, iid) == {(m, h) for m in ALL_METRICS for h in WEEK[:90]}
     exact(ctx, iid, late, only=True)
+
+
+def test_force_repairs_stored_hours_with_what_the_cloud_answers(
+    api: TestClient, ctx: Context, moto: Emulator, proxy: FaultProxy
+) -> None:
+    iid = register(ctx, proxy.url, [NAME])[NAME]
+    written = put(moto, NAME, WEEK)
+    first = backfill(api, iid, days=7)
+    wrong = [HourlyStat(iid, m, hour, 9.0, 9.0, 9.0, 1.0) for m in ALL_METRICS for hour in WEEK]
+    with transaction(ctx.sessions) as session:  # e.g. values a bug once stored
+        samples.upsert(session, wrong, Source.BACKFILL, NOW)
+
+    unforced = backfill(api, iid, days=7)
+    kept = stored(ctx, iid)
+    repaired = backfill(api, iid, days=7, force="true")
+
+    assert first["api_calls"] == 5
+    assert unforced["api_calls"] == 0  # final stored hours cost no call
+    assert {row[:4] for row in kept.values()} == {(9.0, 9.0, 9.0, 1.0)}
+    assert repaired["state"] == "succeeded"
+    assert repaired["api_calls"] == 5
+    assert asked(proxy, 5) == sorted((cloudwatch_name(m), *span(0, 167)) for m in ALL_METRICS)
+    assert (repaired["hours_refetched"], repaired["hours_skipped"]) == (168, 0)
+    assert (repaired["hours_backfilled"], repaired["hours_empty"]) == (0, 0)
+    assert repaired["progress"] == 1.0
+    exact(ctx, iid, written)
 
 
 # --- faults ------------------------------------------------------------------------------------
@@ -234,6 +262,7 @@ def test_a_fault_that_outlasts_the_retries_fails_the_job_and_says_why(
     (error,) = failed["errors"]
     assert "GetMetricStatistics orders-db connections" in error["error"]
     assert failed["api_calls"] == 5
+    assert failed["progress"] == 0.8  # four metrics of five answered: not a full bar
     assert stored_after_failure == set(ALL_METRICS) - {"connections"}
     assert retried["state"] == "succeeded"
     assert retried["api_calls"] == 1  # only what failed is asked again
@@ -269,6 +298,7 @@ def test_a_second_backfill_while_one_runs_is_409_and_a_running_job_cancels(
     assert cancelling.status_code == 202
     assert cancelling.json()["cancel_requested"] is True
     assert ended["state"] == "cancelled"
+    assert ended["progress"] <= 0.4  # what it answered before it stopped, not a full bar
     # it stopped after the call it was making (the runner may have sent the next one already;
     # that answer is dropped)
     assert ended["api_calls"] <= 2
@@ -291,6 +321,7 @@ def test_cancelling_a_fleet_job_cancels_its_queued_parts(
     assert fleet["parts"] == {"queued": 3}
     assert cancelled["state"] == "cancelled"
     assert cancelled["parts"] == {"cancelled": 3}
+    assert cancelled["progress"] == 0.0  # no part did any work
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "job_finished"
     assert part["data"][0]["state"] == "cancelled"

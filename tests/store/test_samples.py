@@ -35,9 +35,14 @@ def at(offset: int) -> datetime:
     return H0 + offset * HOUR
 
 
-def write(ctx: Context, stats: list[HourlyStat], source: Source = Source.BACKFILL) -> int:
+def write(
+    ctx: Context,
+    stats: list[HourlyStat],
+    source: Source = Source.BACKFILL,
+    fetched_at: datetime = NOW,
+) -> int:
     with transaction(ctx.sessions) as session:
-        return samples.upsert(session, stats, source, NOW)
+        return samples.upsert(session, stats, source, fetched_at)
 
 
 def empty(ctx: Context, keys: list[tuple[int, str, datetime]]) -> int:
@@ -147,6 +152,7 @@ def test_coverage_gives_every_state(ctx: Context) -> None:
     assert summary[iid] == {
         Coverage.COMPLETE: 1,
         Coverage.PARTIAL: 1,
+        Coverage.PROVISIONAL: 0,
         Coverage.EMPTY: 1,
         Coverage.ASLEEP: 2,
         Coverage.MISSING: 2,
@@ -208,8 +214,9 @@ def test_a_large_upsert_is_chunked(ctx: Context, monkeypatch: pytest.MonkeyPatch
     stats = [stat(i, m, at(h), h) for i in ids for m in metrics for h in range(800)]
     assert len(stats) == 20_000
     empty(ctx, [(ids[0], "cpu", at(h)) for h in range(800, 810)])
-    assert write(ctx, stats) == 20_000
-    assert write(ctx, stats) == 20_000
+    later = at(900)  # after the last hour was final: none of them is provisional
+    assert write(ctx, stats, fetched_at=later) == 20_000
+    assert write(ctx, stats, fetched_at=later) == 20_000
     assert count(ctx, SampleRow) == 20_000
     window = HourRange(at(0), at(810))
     with ctx.sessions() as session:

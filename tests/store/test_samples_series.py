@@ -23,7 +23,8 @@ def _instance(ctx: Context) -> int:
 
 
 def _random_history(ctx: Context, iid: int, hours: int) -> None:
-    """Samples, empty markers and asleep hours, mixed at random (with a fixed seed)."""
+    """Samples, provisional samples, empty markers and asleep hours, mixed at random (with a
+    fixed seed)."""
     pick = random.Random(7)
     with transaction(ctx.sessions) as session:
         for h in range(hours):
@@ -37,6 +38,9 @@ def _random_history(ctx: Context, iid: int, hours: int) -> None:
                     samples.mark_empty(session, [(iid, metric, hour)], NOW)
                 elif draw < 0.62:
                     samples.mark_asleep(session, iid, [metric], [hour], NOW)
+                elif draw < 0.7:  # fetched while its hour was still filling
+                    stat = HourlyStat(iid, metric, hour, draw, draw * 2, draw / 2, 30.0)
+                    samples.upsert(session, [stat], Source.LIVE, hour + HOUR / 2)
 
 
 @pytest.mark.parametrize(

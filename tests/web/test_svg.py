@@ -31,3 +31,8 @@ def test_coverage_bar_parts_in_a_fixed_order() -> None:
         ("missing", 126.0, 42.0, 42),
     ]
     assert coverage_bar({}) == []
+    stored = coverage_bar({Coverage.PROVISIONAL: 2, Coverage.COMPLETE: 6}, width=8)
+    assert [(p.state, p.x, p.width) for p in stored] == [
+        ("complete", 0.0, 6.0),
+        ("provisional", 6.0, 2.0),
+    ]

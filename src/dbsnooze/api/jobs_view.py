@@ -10,7 +10,14 @@ from dbsnooze.api.schemas import JobPublic
 from dbsnooze.jobs import queue
 from dbsnooze.store.tables import JobRow
 
-COUNTERS = ("hours_total", "hours_skipped", "hours_backfilled", "hours_empty", "api_calls")
+COUNTERS = (
+    "hours_total",
+    "hours_skipped",
+    "hours_backfilled",
+    "hours_empty",
+    "hours_refetched",
+    "api_calls",
+)
 API_PREFIX = "/api/v1"
 
 
@@ -22,17 +29,17 @@ def public(session: Session, job: JobRow) -> JobPublic:
     counts = {name: getattr(job, name) for name in COUNTERS}
     errors = list(job.errors)
     parts: dict[str, int] | None = None
+    progress = job.progress
     if job.kind == queue.FLEET:
         children = queue.children(session, job.id)
         counts = {name: sum(getattr(c, name) for c in children) for name in COUNTERS}
         errors = [{"job_id": c.id, **e} for c in children for e in c.errors]
         parts = dict(Counter(c.state for c in children))
-        instance_ids = [i for c in children for i in queue.target_ids(session, c.id)]
+        part_ids = {c.id: queue.target_ids(session, c.id) for c in children}
+        instance_ids = [i for ids in part_ids.values() for i in ids]
+        progress = _fleet_progress(job, children, part_ids)
     else:
         instance_ids = queue.target_ids(session, job.id)
-    done = counts["hours_skipped"] + counts["hours_backfilled"] + counts["hours_empty"]
-    finished = job.finished_at is not None
-    progress = 1.0 if finished else (done / counts["hours_total"] if counts["hours_total"] else 0.0)
     return JobPublic(
         id=job.id,
         url=job_url(job.id),
@@ -55,3 +62,11 @@ def public(session: Session, job: JobRow) -> JobPublic:
         finished_at=job.finished_at,
         **counts,
     )
+
+
+def _fleet_progress(job: JobRow, parts: list[JobRow], ids: dict[int, list[int]]) -> float:
+    """Each part's progress, weighted by its instances (parts cover the same window)."""
+    instances = sum(len(found) for found in ids.values())
+    if not instances:
+        return 1.0 if job.state == queue.JobState.SUCCEEDED else 0.0
+    return sum(part.progress * len(ids[part.id]) for part in parts) / instances

@@ -149,8 +149,9 @@ class JobPublic(BaseModel):
     hours_skipped: int
     hours_backfilled: int
     hours_empty: int
+    hours_refetched: int  # stored hours asked again: provisional ones, or all with force
     api_calls: int
-    progress: float
+    progress: float  # share of the planned work answered; below 1 when a job failed or stopped
     errors: list[dict[str, Any]]
     parts: dict[str, int] | None = None
     cancel_requested: bool

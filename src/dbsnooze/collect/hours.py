@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from dbsnooze.domain import HOUR, HourRange, floor_hour
+from dbsnooze.domain import HOUR, HourRange, floor_hour, in_utc, last_final_boundary
 
-# The cloud publishes an hour's last datapoints a few minutes after the hour ends.
-FINAL_DELAY = timedelta(minutes=10)
 HOURS_PER_DAY = 24
-
-
-def last_final_boundary(now: datetime) -> datetime:
-    """Every hour ending at or before this moment is final: its statistics will not change."""
-    return floor_hour(_utc(now) - FINAL_DELAY)
 
 
 def backfill_window(now: datetime, days: int) -> HourRange:
@@ -31,8 +24,14 @@ def live_window(now: datetime, interval: timedelta = timedelta(0)) -> HourRange:
     With the collector's interval, an hour that turned final since the previous tick is included
     once more, so its last fetch happens after the cloud finished publishing it.
     """
-    start = floor_hour(_utc(now) - FINAL_DELAY - interval)
-    return HourRange(start, floor_hour(_utc(now)) + HOUR)
+    start = last_final_boundary(now - interval)
+    return HourRange(start, floor_hour(in_utc(now)) + HOUR)
+
+
+def catch_up_window(live: HourRange, days: int) -> HourRange:
+    """The final hours before the live window in which provisional hours are fetched again: a
+    collector that was down when they turned final catches up at most `days` back."""
+    return HourRange(live.start - days * HOURS_PER_DAY * HOUR, live.start)
 
 
 def runs(hours: Iterable[datetime]) -> list[HourRange]:
@@ -60,8 +59,3 @@ def split(span: HourRange, max_hours: int) -> list[HourRange]:
     step = max_hours * HOUR
     starts = (span.start + i * step for i in range(-(-span.hours // max_hours)))
     return [HourRange(start, min(start + step, span.end)) for start in starts]
-
-
-def _utc(moment: datetime) -> datetime:
-    # A naive moment is taken to be UTC already; an aware one is converted so hours are UTC hours.
-    return moment.astimezone(UTC) if moment.tzinfo is not None else moment

@@ -1,4 +1,5 @@
-"""Live collection: the current and not-yet-final hours of every instance, replaced each tick."""
+"""Live collection: the current and not-yet-final hours of every instance, replaced each tick,
+and every provisional hour a stopped collector left behind."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dbsnooze.collect.hours import live_window
+from sqlalchemy.orm import Session
+
+from dbsnooze.collect.hours import catch_up_window, live_window
 from dbsnooze.collect.plan import SeriesRequest, plan_data
-from dbsnooze.collect.runner import Fetcher
+from dbsnooze.collect.runner import Fetcher, Hours, again_requests, settle_silent
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.context import Context
 from dbsnooze.domain import HourRange, Source, Target
@@ -27,6 +30,7 @@ class LiveReport:
     asleep: int
     api_calls: int
     samples: int
+    caught_up: int  # provisional metric-hours fetched again now that they are final
     window_start: datetime
     window_end: datetime
     errors: tuple[str, ...]
@@ -46,11 +50,16 @@ def collect(
             live_targets(session) if instance_ids is None else targets_for(session, instance_ids)
         )
         accounts = load_accounts(ctx, session, targets)
+        late = _provisional(ctx, session, span)
     metrics = ctx.settings.metrics
     running = [t for t in targets if t.running]
+    # hours left provisional by a tick that never came (the service was down) are final now:
+    # stopped instances too, since the hour they stopped in holds what they measured until then
+    again = again_requests(targets, late)
     requests = [SeriesRequest(t, metric, span) for t in running for metric in metrics]
     fetcher = Fetcher(ctx, buckets, accounts)
-    results = fetcher.run(plan_data(requests), Source.LIVE, record_empty=False)
+    results = fetcher.run(plan_data([*requests, *again]), Source.LIVE, record_empty=False)
+    settle_silent(ctx, results, late)
     asleep = [t for t in targets if not t.running]
     _record_asleep(ctx, asleep, span, now)
     report = LiveReport(
@@ -58,12 +67,18 @@ def collect(
         asleep=len(asleep),
         api_calls=fetcher.api_calls,
         samples=sum(len(r.stored) for r in results),
+        caught_up=sum(request.span.hours for request in again),
         window_start=span.start,
         window_end=span.end,
         errors=tuple(r.error for r in results if r.error),
     )
     log.info("live collection finished", extra=report.as_dict())
     return report
+
+
+def _provisional(ctx: Context, session: Session, span: HourRange) -> Hours:
+    window = catch_up_window(span, ctx.settings.backfill_max_days)
+    return samples.provisional_hours(session, window, ctx.settings.metrics)
 
 
 def _record_asleep(ctx: Context, targets: Sequence[Target], span: HourRange, now: datetime) -> None:

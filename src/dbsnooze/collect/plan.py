@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -75,6 +75,9 @@ class DataCall:
         return len(self.queries) * self.span.hours
 
 
+Call = StatisticsCall | DataCall
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     """What fetching a set of requests costs, for a dry run before a large backfill."""
@@ -133,13 +136,25 @@ def plan_data(requests: Iterable[SeriesRequest], limits: ApiLimits = LIMITS) -> 
     ]
 
 
-def estimate(requests: Iterable[SeriesRequest], limits: ApiLimits = LIMITS) -> Estimate:
-    wanted = list(requests)
-    data_calls = plan_data(wanted, limits)
+def plan(
+    requests: Iterable[SeriesRequest], instances: int, limits: ApiLimits = LIMITS
+) -> list[Call]:
+    """The calls one unit of work makes: a single instance reads free GetMetricStatistics, one
+    call per series and run; several share batched GetMetricData calls."""
+    if instances == 1:
+        return list(plan_statistics(requests, limits))
+    return list(plan_data(requests, limits))
+
+
+def estimate(
+    requests: Sequence[SeriesRequest], calls: Sequence[Call], limits: ApiLimits = LIMITS
+) -> Estimate:
+    """What these planned calls cost: only GetMetricData is charged, per metric requested."""
+    data_calls = [call for call in calls if isinstance(call, DataCall)]
     data_queries = sum(len(call.queries) for call in data_calls)
     return Estimate(
-        requests=len(wanted),
-        statistics_calls=len(plan_statistics(wanted, limits)),
+        requests=len(requests),
+        statistics_calls=len(calls) - len(data_calls),
         data_calls=len(data_calls),
         data_queries=data_queries,
         data_cost_usd=round(data_queries * limits.data_usd_per_1000_metrics / 1000, 6),

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dbsnooze.collect.hours import missing
-from dbsnooze.collect.plan import DataCall, SeriesRequest, StatisticsCall
+from dbsnooze.collect.hours import missing, runs
+from dbsnooze.collect.plan import Call, SeriesRequest, StatisticsCall
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.context import Context
 from dbsnooze.domain import CloudAccount, HourlyStat, HourRange, ProviderError, Source, Target
@@ -22,7 +22,7 @@ from dbsnooze.store import samples
 from dbsnooze.store.db import transaction
 
 log = logging.getLogger(__name__)
-Call = StatisticsCall | DataCall
+Hours = Mapping[tuple[int, str], set[datetime]]  # per (instance, metric)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,14 @@ class CallResult:
     asked: tuple[tuple[int, str, datetime], ...]
     stored: tuple[HourlyStat, ...]
     error: str | None = None
+
+    def silent(self, among: Hours) -> list[tuple[int, str, datetime]]:
+        """The keys of `among` this call asked for and the cloud answered with nothing."""
+        if self.error:
+            return []
+        wanted = [key for key in self.asked if key[2] in among.get((key[0], key[1]), ())]
+        have = {(s.instance_id, s.metric, s.hour) for s in self.stored} if wanted else set()
+        return [key for key in wanted if key not in have]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +155,7 @@ def gap_requests(
     targets: Sequence[Target],
     metrics: Sequence[str],
     window: HourRange,
-    known: dict[tuple[int, str], set[datetime]],
+    known: Hours,
 ) -> list[SeriesRequest]:
     """One request per contiguous run of hours not yet known, per instance and metric."""
     return [
@@ -156,3 +164,24 @@ def gap_requests(
         for metric in metrics
         for run in missing(window, known.get((target.instance_id, metric), set()))
     ]
+
+
+def again_requests(targets: Sequence[Target], hours: Hours) -> list[SeriesRequest]:
+    """One request per contiguous run of these hours (e.g. provisional ones), for these targets."""
+    by_id = {target.instance_id: target for target in targets}
+    return [
+        SeriesRequest(by_id[instance_id], metric, run)
+        for (instance_id, metric), found in sorted(hours.items())
+        if instance_id in by_id
+        for run in runs(found)
+    ]
+
+
+def settle_silent(ctx: Context, results: Iterable[CallResult], provisional: Hours) -> int:
+    """Provisional hours the cloud had nothing for once they were final keep what was stored,
+    now final: asking again could not change them, and every tick would."""
+    keys = [key for result in results for key in result.silent(provisional)]
+    if not keys:
+        return 0
+    with transaction(ctx.sessions) as session:
+        return samples.settle(session, keys, ctx.clock())

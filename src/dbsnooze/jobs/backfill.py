@@ -5,21 +5,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from dbsnooze.collect.hours import HOURS_PER_DAY, backfill_window
-from dbsnooze.collect.plan import (
-    Estimate,
-    SeriesRequest,
-    estimate,
-    plan_data,
-    plan_statistics,
-)
-from dbsnooze.collect.runner import CallResult, Fetcher, gap_requests
+from dbsnooze.collect.plan import Call, Estimate, SeriesRequest, estimate, plan
+from dbsnooze.collect.runner import CallResult, Fetcher, Hours, gap_requests, settle_silent
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
@@ -27,6 +21,7 @@ from dbsnooze.domain import HOUR, HourRange, Source, Target, floor_hour
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.jobs.queue import BACKFILL, FLEET, JobState
+from dbsnooze.jobs.tally import Tally
 from dbsnooze.jobs.targets import load_accounts, targets_for
 from dbsnooze.store import events, samples
 from dbsnooze.store import instances as instance_store
@@ -140,7 +135,9 @@ def dry_run(
 ) -> dict[str, Any]:
     """What a fleet backfill would ask the cloud for, and what GetMetricData would cost.
 
-    Planned part by part, as the workers will fetch it: a call never spans two parts.
+    Planned part by part with the planner the workers use, so the calls and their kind are the
+    ones the job will make: a call never spans two parts, and a one-instance part reads free
+    GetMetricStatistics.
     """
     how = depth(ctx, days)
     window = backfill_window(ctx.clock(), how.days)
@@ -148,80 +145,53 @@ def dry_run(
     with ctx.sessions() as session:
         rows = _fleet_rows(session, flt)
         chunks = _chunks(rows, ctx.settings.fleet_chunk_size)
-        targets = [targets_for(session, chunk) for chunk in chunks]
-        known = samples.known_hours(session, [r.id for r in rows], metrics, window, not force)
+        parts = [
+            plan_work(session, targets_for(session, c), metrics, window, force) for c in chunks
+        ]
     nothing = Estimate(0, 0, 0, 0, 0.0)
-    plan = sum((estimate(gap_requests(p, metrics, window, known)) for p in targets), nothing)
+    priced = sum((estimate(part.requests, part.calls) for part in parts), nothing)
     return {
         "instances": len(rows),
         "days": how.days,
         "capped": how.capped,
         "window_start": window.start,
         "window_end": window.end,
-        **plan.as_dict(),
+        **priced.as_dict(),
     }
 
 
-@dataclass
-class Tally:
-    """Hour accounting for a job: an instance-hour counts once, when every metric planned for it
-    has been answered, so a resumed job never counts again what the interrupted run counted."""
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What a backfill of some instances asks the cloud for."""
 
-    window: HourRange
-    targets: Sequence[Target]
-    outstanding: dict[int, dict[datetime, int]]  # per instance and hour: metrics not answered yet
-    before: dict[str, int] = field(default_factory=dict)  # what an interrupted run already did
-    planned: int = 0  # instance-hours with at least one metric to fetch
-    finished: int = 0  # instance-hours whose every metric was answered
-    stored: dict[int, set[datetime]] = field(default_factory=lambda: defaultdict(set))
-    silent: dict[int, set[datetime]] = field(default_factory=lambda: defaultdict(set))
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[SeriesRequest]
+    calls: list[Call]
+    held: dict[int, set[datetime]]  # per instance: hours asked again that hold a sample
+    provisional: Hours  # samples stored before their hour was final
 
-    @classmethod
-    def of(
-        cls,
-        window: HourRange,
-        targets: Sequence[Target],
-        requests: Sequence[SeriesRequest],
-        before: dict[str, int],
-    ) -> Tally:
-        outstanding: dict[int, dict[datetime, int]] = defaultdict(dict)
-        for request in requests:
-            left = outstanding[request.target.instance_id]
-            for hour in request.span:
-                left[hour] = left.get(hour, 0) + 1
-        planned = sum(len(hours) for hours in outstanding.values())
-        return cls(window, targets, outstanding, before, planned)
 
-    def add(self, result: CallResult) -> None:
-        if result.error:
-            self.errors.append({"error": result.error})
-            return
-        for stat in result.stored:
-            self.stored[stat.instance_id].add(stat.hour)
-        for instance_id, _metric, hour in result.asked:
-            left = self.outstanding[instance_id]
-            left[hour] -= 1
-            if not left[hour]:
-                del left[hour]
-                self.finished += 1
-                if hour not in self.stored[instance_id]:
-                    self.silent[instance_id].add(hour)
-
-    def counters(self) -> dict[str, int]:
-        empty = sum(len(hours) for hours in self.silent.values())
-        done_before = self.before.get("hours_backfilled", 0) + self.before.get("hours_empty", 0)
-        total = self.window.hours * len(self.targets)
-        return {
-            "hours_total": total,
-            "hours_skipped": max(total - self.planned - done_before, 0),
-            "hours_backfilled": self.finished - empty + self.before.get("hours_backfilled", 0),
-            "hours_empty": empty + self.before.get("hours_empty", 0),
-        }
-
-    def silent_hours(self, instance_id: int) -> set[datetime]:
-        """Hours whose every metric was answered, and none had data."""
-        return self.silent[instance_id]
+def plan_work(
+    session: Session,
+    targets: Sequence[Target],
+    metrics: Sequence[str],
+    window: HourRange,
+    force: bool,
+) -> Work:
+    """Without force, the hours not stored final and not known empty; with force, every hour of
+    the window (a repair: what the cloud answers replaces what is stored)."""
+    ids = [target.instance_id for target in targets]
+    provisional = samples.provisional_hours(session, window, metrics, ids)
+    if force:
+        known: Hours = {}
+        again = samples.known_hours(session, ids, metrics, window, False, include_provisional=True)
+    else:
+        known = samples.known_hours(session, ids, metrics, window)
+        again = provisional
+    requests = gap_requests(targets, metrics, window, known)
+    held: dict[int, set[datetime]] = defaultdict(set)
+    for (instance_id, _metric), hours in again.items():
+        held[instance_id].update(hours)
+    return Work(requests, plan(requests, len(targets)), dict(held), provisional)
 
 
 def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState:
@@ -231,31 +201,39 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
         assert job is not None
         targets = targets_for(session, queue.target_ids(session, job_id))
         accounts = load_accounts(ctx, session, targets)
-        days, force = job.days, bool(job.params.get("force"))
-        prior = {
-            "hours_backfilled": job.hours_backfilled,
-            "hours_empty": job.hours_empty,
-            "api_calls": job.api_calls,
-        }
+        force = bool(job.params.get("force"))
+        prior = _prior(job, force)
         window = _window(ctx, job)
     metrics = ctx.settings.metrics
     with ctx.sessions() as session:
-        known = samples.known_hours(
-            session, [t.instance_id for t in targets], metrics, window, not force
-        )
-    requests = gap_requests(targets, metrics, window, known)
-    calls = plan_statistics(requests) if len(targets) == 1 else plan_data(requests)
+        work = plan_work(session, targets, metrics, window, force)
     log.info(
         "backfill started",
-        extra={"job": job_id, "instances": len(targets), "days": days, "calls": len(calls)},
+        extra={
+            "job": job_id,
+            "instances": len(targets),
+            "days": job.days,
+            "calls": len(work.calls),
+        },
     )
-    tally = Tally.of(window, targets, requests, prior)
+    tally = Tally.of(window, targets, len(metrics), work.requests, work.held, prior)
     fetcher = Fetcher(ctx, buckets, accounts)
-    progress = _Progress(ctx, job_id, owner, tally, fetcher, len(calls))
-    fetcher.run(calls, Source.BACKFILL, record_empty=True, after_each=progress.step)
+    progress = _Progress(ctx, job_id, owner, tally, fetcher, len(work.calls))
+    results = fetcher.run(work.calls, Source.BACKFILL, record_empty=True, after_each=progress.step)
+    settle_silent(ctx, results, work.provisional)
     if progress.stopped is None:
         _record_asleep(ctx, targets, tally, metrics)
     return progress.close()
+
+
+def _prior(job: JobRow, force: bool) -> dict[str, int]:
+    """What an interrupted run of this job already counted. A forced repair fetches its whole
+    window again when it resumes, so only its calls carry over."""
+    calls = {"api_calls": job.api_calls}
+    if force:
+        return calls
+    done = {name: getattr(job, name) for name in ("hours_backfilled", "hours_empty")}
+    return {**calls, **done, "hours_refetched": job.hours_refetched}
 
 
 def _window(ctx: Context, job: JobRow) -> HourRange:
@@ -310,7 +288,6 @@ class _Progress:
     fetcher: Fetcher
     calls: int
     done: int = 0
-    logged_hours: int = 0
     stopped: JobState | None = None
 
     def step(self, result: CallResult) -> bool:
@@ -335,23 +312,22 @@ class _Progress:
         assert job is not None
         for name, value in self.tally.counters().items():
             setattr(job, name, value)
+        job.progress = self.tally.progress()
         job.api_calls = self.tally.before.get("api_calls", 0) + self.fetcher.api_calls
         job.errors = list(self.tally.errors)
 
     def _log(self) -> None:
-        """Progress every 24 hours of window, as the seed logged it."""
-        hours = self.tally.counters()["hours_total"] * self.done // max(self.calls, 1)
-        if hours // 24 > self.logged_hours // 24 or self.done == self.calls:
-            self.logged_hours = hours
-            log.info(
-                "backfill progress",
-                extra={
-                    "job": self.job_id,
-                    "calls_done": self.done,
-                    "calls": self.calls,
-                    **self.tally.counters(),
-                },
-            )
+        """Progress after every call, as it is saved."""
+        log.info(
+            "backfill progress",
+            extra={
+                "job": self.job_id,
+                "calls_done": self.done,
+                "calls": self.calls,
+                "progress": round(self.tally.progress(), 4),
+                **self.tally.counters(),
+            },
+        )
 
     def close(self) -> JobState:
         if self.stopped is JobState.RUNNING:

@@ -13,9 +13,10 @@ Measured on 50,000 rows, COPY staging was 2-3x faster than psycopg's pipelined e
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
 from typing import Any, TypeAlias, cast
@@ -38,13 +39,15 @@ from sqlalchemy import (
     null,
     select,
     text,
+    tuple_,
     type_coerce,
     union_all,
+    update,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
+from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source, last_final_boundary
 from dbsnooze.store.tables import EmptyHourRow, SampleRow
 from dbsnooze.store.types import UTCDateTime
 
@@ -55,11 +58,12 @@ _Staged: TypeAlias = tuple[int, str, datetime, _Value, _Value, _Value, _Value]
 
 CHUNK_ROWS = 50_000  # bounds the staging table's size, not a parameter count
 ID_BATCH = 10_000  # instance ids per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535
+KEY_BATCH = 1_000  # (instance, metric, hour) keys per IN list: three parameters each
 _STAGE = "dbsnooze_stage"
 _STAGE_COLUMNS = "instance_id, metric, hour, average, maximum, minimum, sample_count"
 _PG_COPY_TYPES = ["int4", "text", "timestamptz", "float8", "float8", "float8", "float8"]
 _SAMPLES = SampleRow.__table__  # reads are Core, so a Connection works as well as a Session
-_VALUES = ("average", "maximum", "minimum", "sample_count", "source", "fetched_at")
+_VALUES = ("average", "maximum", "minimum", "sample_count", "source", "fetched_at", "final")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ class Series:
     minimum: list[float | None]
     sample_count: list[float | None]
     source: list[Source | None]
+    provisional: set[int] = field(default_factory=set)  # slots fetched before the hour was final
 
     @classmethod
     def empty(cls, hours: int) -> Series:
@@ -107,13 +112,20 @@ _CLEAR_STAGE = {"postgresql": f"TRUNCATE {_STAGE}", "sqlite": f"DELETE FROM {_ST
 
 # SQLite needs the WHERE to tell an upsert's ON CONFLICT from a join's ON. Key order makes
 # concurrent writers on PostgreSQL take row locks in the same order, so they cannot deadlock.
+# A row fetched before its hour was final is provisional (`final` false): fetched again later.
+# An asleep marker only ever replaces an asleep marker: the hour an instance stopped keeps what
+# it measured.
 _UPSERT = text(
-    f"INSERT INTO metric_samples ({_STAGE_COLUMNS}, source, fetched_at) "
-    f"SELECT {_STAGE_COLUMNS}, :source, :fetched_at FROM {_STAGE} WHERE true "
-    "ORDER BY instance_id, metric, hour "
+    f"INSERT INTO metric_samples ({_STAGE_COLUMNS}, source, fetched_at, final) "
+    f"SELECT {_STAGE_COLUMNS}, :source, :fetched_at, hour < :final_before FROM {_STAGE} "
+    "WHERE true ORDER BY instance_id, metric, hour "
     "ON CONFLICT (instance_id, metric, hour) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in _VALUES)
-).bindparams(bindparam("fetched_at", type_=UTCDateTime()))
+    + f" WHERE excluded.source <> '{Source.ASLEEP.value}' "
+    f"OR metric_samples.source = '{Source.ASLEEP.value}'"
+).bindparams(
+    bindparam("fetched_at", type_=UTCDateTime()), bindparam("final_before", type_=UTCDateTime())
+)
 
 _MARK_EMPTY = text(
     "INSERT INTO empty_hours (instance_id, metric, hour, checked_at) "
@@ -127,15 +139,22 @@ _MARK_EMPTY = text(
 def upsert(db: Db, stats: Sequence[HourlyStat], source: Source, fetched_at: datetime) -> int:
     """Write one row per (instance, metric, hour), replacing stored values; returns rows written.
 
-    An hour that now has data is no longer empty, so its empty marker goes in the same pass.
+    Hours not final at `fetched_at` are stored as provisional. An asleep marker never replaces a
+    real sample. An hour that now has data is no longer empty, so its empty marker goes in the
+    same pass.
     """
     rows = list({(s.instance_id, s.metric, s.hour): _stat_row(s) for s in stats}.values())
     for hour in {row[2] for row in rows}:  # a fleet's rows share a few hours: check each once
         _checked_hour(hour)
     conn = _connection(db)
+    values = {
+        "source": source.value,
+        "fetched_at": fetched_at,
+        "final_before": last_final_boundary(fetched_at),
+    }
     for chunk in _chunks(rows, CHUNK_ROWS):
         with _staged(conn, chunk):
-            conn.execute(_UPSERT, {"source": source.value, "fetched_at": fetched_at})
+            conn.execute(_UPSERT, values)
         _unmark(conn, chunk)
     return len(rows)
 
@@ -147,7 +166,8 @@ def mark_asleep(
     hours: Iterable[datetime],
     fetched_at: datetime,
 ) -> int:
-    """Record hours of a stopped instance: zero activity, source asleep (replacing what was)."""
+    """Record hours of a stopped instance: zero activity, source asleep, in the metric-hours that
+    hold no real sample (what was measured before it stopped stays)."""
     hours = list(hours)
     stats = [HourlyStat(instance_id, m, h, 0.0, 0.0, 0.0, 0.0) for m in metrics for h in hours]
     return upsert(db, stats, Source.ASLEEP, fetched_at)
@@ -162,6 +182,21 @@ def mark_empty(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
         with _staged(conn, chunk):
             written += conn.execute(_MARK_EMPTY, {"checked_at": checked_at}).rowcount
     return written
+
+
+def settle(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
+    """Make these provisional samples final where their hour was final at `checked_at`: the
+    cloud, asked then, had nothing to replace them with. Returns the samples settled."""
+    boundary = last_final_boundary(checked_at)
+    wanted = sorted({_checked(key) for key in keys if key[2] < boundary})
+    conn = _connection(db)
+    key = tuple_(SampleRow.instance_id, SampleRow.metric, SampleRow.hour)
+    settled = 0
+    for start in range(0, len(wanted), KEY_BATCH):
+        batch = wanted[start : start + KEY_BATCH]
+        query = update(SampleRow).where(key.in_(batch), ~SampleRow.final).values(final=True)
+        settled += conn.execute(query).rowcount
+    return settled
 
 
 def _unmark(conn: Connection, rows: Sequence[_Staged]) -> None:
@@ -260,19 +295,55 @@ def known_hours(
     metrics: Iterable[str],
     window: HourRange,
     include_empty: bool = True,
+    include_provisional: bool = False,
 ) -> dict[tuple[int, str], set[datetime]]:
-    """Per (instance, metric): the window's hours already stored, and those known to be empty."""
+    """Per (instance, metric): the window's hours stored final, and those known to be empty.
+
+    Provisional samples (fetched before their hour was final) are not known unless asked for:
+    they are to be fetched again.
+    """
     ids, wanted = sorted(set(instance_ids)), sorted(set(metrics))
     known: dict[tuple[int, str], set[datetime]] = {(i, m): set() for i in ids for m in wanted}
-    tables = (SampleRow, EmptyHourRow) if include_empty else (SampleRow,)
     for batch in _batches(ids):
-        parts = [
-            select(t.instance_id, t.metric, t.hour).where(_in_window(t, batch, wanted, window))
-            for t in tables
-        ]
+        stored = _in_window(SampleRow, batch, wanted, window)
+        if not include_provisional:
+            stored &= SampleRow.final
+        parts = [select(SampleRow.instance_id, SampleRow.metric, SampleRow.hour).where(stored)]
+        if include_empty:
+            marked = _in_window(EmptyHourRow, batch, wanted, window)
+            parts.append(
+                select(EmptyHourRow.instance_id, EmptyHourRow.metric, EmptyHourRow.hour).where(
+                    marked
+                )
+            )
         for instance_id, metric, hour in db.execute(union_all(*parts)).tuples():
             known[(instance_id, metric)].add(hour)
     return known
+
+
+def provisional_hours(
+    db: Db, window: HourRange, metrics: Iterable[str], instance_ids: Iterable[int] | None = None
+) -> dict[tuple[int, str], set[datetime]]:
+    """Per (instance, metric): the window's hours stored before they were final.
+
+    `final` is a column rather than worked out from fetched_at and the hour: a partial index
+    holds only the provisional rows (a few live hours per instance), so this costs an index
+    range over a handful of rows, where date arithmetic on every stored row could use no index
+    at all. Instances are picked out here rather than in SQL, so the query keeps to that index.
+    """
+    ids = None if instance_ids is None else set(instance_ids)
+    wanted = sorted(set(metrics))
+    query = select(SampleRow.instance_id, SampleRow.metric, SampleRow.hour).where(
+        ~SampleRow.final,
+        SampleRow.hour >= window.start,
+        SampleRow.hour < window.end,
+        SampleRow.metric.in_(wanted),
+    )
+    found: dict[tuple[int, str], set[datetime]] = defaultdict(set)
+    for instance_id, metric, hour in db.execute(query).tuples():
+        if ids is None or instance_id in ids:
+            found[(instance_id, metric)].add(hour)
+    return dict(found)
 
 
 def coverage(
@@ -324,10 +395,11 @@ def series(
     found = {metric: Series.empty(window.hours) for metric in metrics}
     conn = _connection(db)
     hour_column, slot = _hour_slots(conn.dialect, window)
-    query = select(SampleRow.metric, hour_column, *_POINT_COLUMNS).where(
+    query = select(SampleRow.metric, hour_column, *_POINT_COLUMNS, SampleRow.final).where(
         _in_window(SampleRow, [instance_id], list(found), window)
     )
-    for metric, hour, average, maximum, minimum, count, source in conn.execute(query).all():
+    rows = conn.execute(query).all()
+    for metric, hour, average, maximum, minimum, count, source, final in rows:
         index = slot(hour)
         if index is None:
             index = _slot_slowly(conn, hour, window)
@@ -337,6 +409,8 @@ def series(
         column.minimum[index] = minimum
         column.sample_count[index] = count
         column.source[index] = _SOURCES[source]
+        if not final:
+            column.provisional.add(index)
     return found
 
 
@@ -345,17 +419,20 @@ def hour_coverage(
 ) -> list[Coverage]:
     """Coverage of each hour from one instance's `series` and its empty-marked hours.
 
-    The same rule as `_hour_states` (asleep, then complete, partial, empty, missing), for samples
-    already in hand: a chart needs no second pass over them in SQL.
+    The same rule as `_hour_states` (asleep, provisional, then complete, partial, empty, missing),
+    for samples already in hand: a chart needs no second pass over them in SQL.
     """
     wanted = len(found)
     sources = [column.source for column in found.values()]
     per_hour = zip(*sources, strict=True) if sources else repeat(())
+    provisional = set().union(*(column.provisional for column in found.values()))
     states = []
-    for hour, hour_sources in zip(window, per_hour, strict=False):
+    for index, (hour, hour_sources) in enumerate(zip(window, per_hour, strict=False)):
         stored = [source for source in hour_sources if source is not None]
         if Source.ASLEEP in stored:
             states.append(Coverage.ASLEEP)
+        elif index in provisional:
+            states.append(Coverage.PROVISIONAL)
         elif stored and len(stored) >= wanted:
             states.append(Coverage.COMPLETE)
         elif stored:
@@ -477,11 +554,13 @@ def _hour_states(
     """(instance_id, hour, state) for every hour that has a sample or an empty marker."""
     wanted = sorted(set(metrics))
     asleep = case((SampleRow.source == Source.ASLEEP.value, 1), else_=0)
+    provisional = case((SampleRow.final, 0), else_=1)
     samples = select(
         SampleRow.instance_id,
         SampleRow.hour,
         SampleRow.metric.label("stored"),
         asleep.label("asleep"),
+        provisional.label("provisional"),
         literal_column("0", Integer).label("empty"),
     ).where(_in_window(SampleRow, instance_ids, wanted, window))
     empties = select(
@@ -489,12 +568,14 @@ def _hour_states(
         EmptyHourRow.hour,
         null().label("stored"),
         literal_column("0", Integer),
+        literal_column("0", Integer),
         literal_column("1", Integer),
     ).where(_in_window(EmptyHourRow, instance_ids, wanted, window))
     rows = union_all(samples, empties).subquery()
     stored = func.count(distinct(rows.c.stored))
     state = case(
         (func.max(rows.c.asleep) == 1, Coverage.ASLEEP.value),
+        (func.max(rows.c.provisional) == 1, Coverage.PROVISIONAL.value),
         (stored >= len(wanted), Coverage.COMPLETE.value),
         (stored > 0, Coverage.PARTIAL.value),
         else_=Coverage.EMPTY.value,  # only empty markers, since every row is one or the other

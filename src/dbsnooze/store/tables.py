@@ -100,6 +100,16 @@ class SampleRow(Base):
     """One hour of one metric of one instance: the cloud's raw hourly statistics."""
 
     __tablename__ = "metric_samples"
+    __table_args__ = (
+        # Provisional rows are a few live hours among millions: this index holds only them, so
+        # finding what to fetch again costs next to nothing (see store/samples.py).
+        Index(
+            "ix_metric_samples_provisional",
+            "hour",
+            sqlite_where=text("final = 0"),
+            postgresql_where=text("NOT final"),
+        ),
+    )
 
     instance_id: Mapped[int] = mapped_column(
         ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
@@ -112,6 +122,7 @@ class SampleRow(Base):
     sample_count: Mapped[float]
     source: Mapped[str] = mapped_column(String(8))  # live | backfill | asleep
     fetched_at: Mapped[datetime]
+    final: Mapped[bool] = mapped_column(default=True)  # fetched after the hour was final
 
 
 class EmptyHourRow(Base):
@@ -147,6 +158,8 @@ class JobRow(Base):
     hours_skipped: Mapped[int] = mapped_column(Integer, default=0)
     hours_backfilled: Mapped[int] = mapped_column(Integer, default=0)
     hours_empty: Mapped[int] = mapped_column(Integer, default=0)
+    hours_refetched: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float] = mapped_column(default=0.0)  # share of the planned work answered
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     cancel_requested: Mapped[bool] = mapped_column(default=False)

@@ -10,7 +10,14 @@ from dbsnooze.domain import Coverage
 SPARK_WIDTH = 168.0
 SPARK_HEIGHT = 28.0
 SPARK_FLOOR = 10.0  # the y axis reaches at least this, so near-zero noise stays flat
-BAR_ORDER = (Coverage.COMPLETE, Coverage.PARTIAL, Coverage.EMPTY, Coverage.ASLEEP, Coverage.MISSING)
+BAR_ORDER = (
+    Coverage.COMPLETE,
+    Coverage.PROVISIONAL,
+    Coverage.PARTIAL,
+    Coverage.EMPTY,
+    Coverage.ASLEEP,
+    Coverage.MISSING,
+)
 
 
 @dataclass(frozen=True, slots=True)

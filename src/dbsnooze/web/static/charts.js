@@ -15,6 +15,7 @@
   const COVERAGE_WORDS = {
     complete: "all metrics stored",
     partial: "some metrics missing",
+    provisional: "stored before the hour was final; fetched again once it is",
     empty: "the cloud had no data",
     asleep: "the instance was stopped",
     missing: "not fetched yet",

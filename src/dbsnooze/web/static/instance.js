@@ -135,8 +135,8 @@
   }
 
   function describeJob(job, note) {
-    const done = job.hours_backfilled + job.hours_empty + job.hours_skipped;
-    const pct = Math.round(job.progress * 100);
+    const done = job.hours_backfilled + job.hours_empty + job.hours_skipped + job.hours_refetched;
+    const pct = Math.floor(job.progress * 100);
     const name = "Backfill job #" + job.id + (job.instance_ids.length > 1 ? " (" + job.instance_ids.length + " instances)" : "");
     const errors = job.errors.map((e) => e.error || e.message || JSON.stringify(e));
     const prefix = note ? note + " " : "";
@@ -148,14 +148,15 @@
           " done (" + pct + " %), " + plural(job.api_calls, "API call") + " so far.";
       case "succeeded":
         return prefix + name + " finished: " + plural(job.hours_backfilled, "hour") + " backfilled, " +
-          job.hours_empty + " with no data in the cloud, " + job.hours_skipped + " already stored; " +
+          job.hours_empty + " with no data in the cloud, " + job.hours_skipped + " already stored" +
+          (job.hours_refetched ? ", " + plural(job.hours_refetched, "stored hour") + " fetched again" : "") + "; " +
           plural(job.api_calls, "API call") + "." +
           (job.capped ? " The depth was capped at " + plural(job.days, "day") + " by the server's setting." : "") +
           (errors.length ? " Some requests failed: " + errors.join("; ") : "");
       case "failed":
-        return prefix + name + " failed" + (errors.length ? ": " + errors.join("; ") : ".");
+        return prefix + name + " failed at " + pct + " %" + (errors.length ? ": " + errors.join("; ") : ".");
       case "cancelled":
-        return prefix + name + " was cancelled after " + plural(job.hours_backfilled, "hour") + " backfilled.";
+        return prefix + name + " was cancelled at " + pct + " %, after " + plural(job.hours_backfilled, "hour") + " backfilled.";
       default:
         return prefix + name + ": " + job.state;
     }
@@ -166,6 +167,7 @@
     box.dataset.state = job.state;
     box.dataset.jobId = String(job.id);
     bar.value = job.progress;
+    bar.dataset.state = job.state;
     text.textContent = describeJob(job, note);
     const kind = job.state === "failed" ? "error" : job.state === "succeeded" ? "ok" : "info";
     box.dataset.kind = kind;
