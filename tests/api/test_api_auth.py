@@ -25,7 +25,7 @@ def test_non_loopback_bind_without_token_refuses_to_start(settings: Settings) ->
 def test_with_a_token_every_api_call_needs_it(settings: Settings, ctx: Context, host: str) -> None:
     from pydantic import SecretStr
 
-    secured = settings.model_copy(update={"host": host, "api_token": SecretStr("s3cret-token")})
+    secured = settings.model_copy(update={"host": host, "api_token": SecretStr("s3cret-token-0123456789")})
     with TestClient(create_app(secured, ctx)) as client:
         missing = client.get("/api/v1/instances")
         assert missing.status_code == 401
@@ -33,10 +33,10 @@ def test_with_a_token_every_api_call_needs_it(settings: Settings, ctx: Context, 
         assert missing.headers["www-authenticate"] == "Bearer"
         wrong = client.get("/api/v1/instances", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        good = client.get("/api/v1/instances", headers={"Authorization": "Bearer s3cret-token"})
+        good = client.get("/api/v1/instances", headers={"Authorization": "Bearer s3cret-token-0123456789"})
         assert good.status_code == 200
         assert client.get("/healthz").status_code == 200
-        assert "s3cret-token" not in missing.text + wrong.text
+        assert "s3cret-token-0123456789" not in missing.text + wrong.text
 
 
 def test_health_and_readiness(api: TestClient) -> None:
