@@ -21,7 +21,11 @@ class Settings(BaseSettings):
     """Everything dbsnooze can be told. Built once at the edge and passed in, never imported."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DBSNOOZE_", env_file=None, extra="ignore", validate_default=True
+        env_prefix="DBSNOOZE_",
+        env_file=None,
+        extra="ignore",
+        validate_default=True,
+        hide_input_in_errors=True,  # a rejected value may be a secret
     )
 
     database_url: str = "sqlite:///./dbsnooze.db"

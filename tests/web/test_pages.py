@@ -178,7 +178,9 @@ def test_with_a_token_pages_need_a_login_and_the_cookie_is_strict(locked: TestCl
     right = locked.post("/login", data={"token": TOKEN, "next": "/jobs"})
     assert right.status_code == 303 and right.headers["location"] == "/jobs"
     cookie = right.headers["set-cookie"]
-    assert cookie.startswith("dbsnooze_session=") and TOKEN not in cookie  # a session, not the token
+    assert (
+        cookie.startswith("dbsnooze_session=") and TOKEN not in cookie
+    )  # a session, not the token
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert locked.get("/jobs").status_code == 200
     assert locked.get("/api/v1/jobs").status_code == 200  # the pages' scripts use the cookie

@@ -22,6 +22,10 @@ from dbsnooze.config import Settings
 
 MAX_TARGET_BYTES = 8 * 1024
 MAX_HEAD_BYTES = 64 * 1024
+# After refusing, what the client still sends is read and dropped for this long: closing with
+# unread data makes the kernel reset the connection, and the client would lose our answer.
+LINGER_SECONDS = 2.0
+HEAD_TOO_LARGE = (431, "headers_too_large", f"the request head passes {MAX_HEAD_BYTES} bytes")
 
 
 class _HeadTooLarge(Exception):
@@ -34,13 +38,15 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._pending = 0  # bytes received since the last complete head
         self._in_body = False
         self._refusal: tuple[int, str, str] | None = None
+        self._answered = False
 
     def data_received(self, data: bytes) -> None:
+        if self._answered:
+            return
         self._pending += len(data)
         super().data_received(data)
-        if not self._in_body and self._pending > MAX_HEAD_BYTES and not self._closing():
-            message = f"the request head passes {MAX_HEAD_BYTES} bytes"
-            self._answer(431, "headers_too_large", message)
+        if not self._in_body and self._pending > MAX_HEAD_BYTES and not self._answered:
+            self._answer(*HEAD_TOO_LARGE)  # a head still coming: what arrived is already too much
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -51,6 +57,10 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._pending, self._in_body = 0, True
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > MAX_HEAD_BYTES:  # a whole head that arrived in one read
+            self._refusal = HEAD_TOO_LARGE
+            raise _HeadTooLarge
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -60,9 +70,6 @@ class GuardedHttpTools(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to anything the parser rejects, ours included."""
         self._answer(*(self._refusal or (400, "bad_request", "the HTTP request is malformed")))
-
-    def _closing(self) -> bool:
-        return self.transport.is_closing()
 
     def _answer(self, status: int, code: str, message: str) -> None:
         body = json.dumps(error_body(code, message)).encode()
@@ -74,7 +81,12 @@ class GuardedHttpTools(HttpToolsProtocol):
             b"connection: close",
         ]
         self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        self.transport.close()
+        self._answered = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer, then FIN; closed when the client closes
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
 
 def server_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicorn.Config:
