@@ -85,6 +85,7 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
         run_collector=False,
         cloud_max_attempts=3,
         cloud_timeout_seconds=5,
+        allowed_hosts=("testserver",),  # the Host of Starlette's TestClient
     )
 
 

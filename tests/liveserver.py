@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from dbsnooze.api.app import create_app
+from dbsnooze.api.server import server_config
 from dbsnooze.config import Settings
 from dbsnooze.context import Context
 
@@ -35,7 +36,7 @@ def serve(settings: Settings, ctx: Context) -> Iterator[Served]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    server = uvicorn.Server(server_config(app, settings, access_log=False))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
     )

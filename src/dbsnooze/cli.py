@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -44,8 +45,16 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     try:
         return load_settings(config, **given)
+    except ValidationError as exc:  # field and reason only: the input may be a secret
+        _fail("bad settings: " + "; ".join(_setting_problem(e) for e in exc.errors()))
     except Exception as exc:
         _fail(f"bad settings: {exc}")
+
+
+def _setting_problem(error: Any) -> str:
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{field}: {reason}" if field else reason
 
 
 def _context(config: Path | None) -> Context:
@@ -72,13 +81,15 @@ def _serve(settings: Settings, ctx: Context | None = None) -> None:
     import uvicorn
 
     from dbsnooze.api.app import InsecureBind, create_app
+    from dbsnooze.api.server import server_config
 
-    logs.configure(settings.log_level, settings.log_format)
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    logs.configure(settings.log_level, settings.log_format, known=[token])
     try:
         application = create_app(settings, ctx)
     except InsecureBind as exc:
         _fail(str(exc), code=2)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_config=None)
+    uvicorn.Server(server_config(application, settings)).run()
 
 
 @app.command()

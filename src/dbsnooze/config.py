@@ -11,19 +11,31 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 HARD_MAX_BACKFILL_DAYS = 455  # CloudWatch keeps 1-hour statistics for 455 days.
 DEFAULT_METRICS = ("cpu", "connections", "freeable_memory", "read_iops", "write_iops")
+MIN_API_TOKEN_LENGTH = 16  # a guessable token is no token: refuse shorter ones at start
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARD_ADDRESSES = ("0.0.0.0", "::")
+ANY_HOST = "*"
 
 
 class Settings(BaseSettings):
     """Everything dbsnooze can be told. Built once at the edge and passed in, never imported."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DBSNOOZE_", env_file=None, extra="ignore", validate_default=True
+        env_prefix="DBSNOOZE_",
+        env_file=None,
+        extra="ignore",
+        validate_default=True,
+        hide_input_in_errors=True,  # a rejected value may be a secret
     )
 
     database_url: str = "sqlite:///./dbsnooze.db"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     api_token: SecretStr | None = None
+    # Host headers answered; empty: see `allowed_host_names` (DNS rebinding on the open server)
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     secret_key: SecretStr | None = None
     secret_key_file: Path = Path("./dbsnooze.key")
     log_level: str = "INFO"
@@ -51,16 +63,59 @@ class Settings(BaseSettings):
     run_collector: bool = True
     run_scheduler: bool = True
 
-    @field_validator("metrics", mode="before")
+    @field_validator("metrics", "allowed_hosts", mode="before")
     @classmethod
-    def _split_metrics(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _usable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = token_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @property
     def is_loopback(self) -> bool:
         return is_loopback_host(self.host)
+
+    def allowed_host_names(self) -> frozenset[str] | None:
+        """Host names requests may be addressed to; None: any.
+
+        The open server (no token) answers only its loopback names, its configured host and
+        DBSNOOZE_ALLOWED_HOSTS, so a page that rebinds its own DNS name to 127.0.0.1 cannot
+        reach it. With a token and no list, any name is answered: nothing works without it.
+        """
+        listed = {normal_host(name) for name in self.allowed_hosts}
+        if ANY_HOST in listed or (not listed and self.api_token is not None):
+            return None
+        own = () if self.host in WILDCARD_ADDRESSES else (normal_host(self.host),)
+        return frozenset((*LOOPBACK_NAMES, *own, *listed))
+
+
+def token_problem(token: SecretStr | None) -> str | None:
+    """Why DBSNOOZE_API_TOKEN cannot be used, in words that never repeat it; None if it can."""
+    if token is None:
+        return None
+    value = token.get_secret_value()
+    if not value.strip():
+        return "DBSNOOZE_API_TOKEN is set but empty: set a real token or unset it (loopback only)"
+    if any(not ("!" <= char <= "~") for char in value):
+        return "DBSNOOZE_API_TOKEN must be printable ASCII without spaces (it is sent in a header)"
+    if len(value) < MIN_API_TOKEN_LENGTH:
+        return (
+            f"DBSNOOZE_API_TOKEN is too short: use at least {MIN_API_TOKEN_LENGTH} characters"
+            " (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    return None
+
+
+def normal_host(name: str) -> str:
+    """`[::1]`, `LocalHost.` and `localhost` name the same host."""
+    return name.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -11,6 +11,8 @@ from dbsnooze.config import Settings
 from dbsnooze.context import Context
 from dbsnooze.demo.emulator import Emulator
 
+TOKEN = "s3cret-token-0123456789"
+
 
 def test_loopback_without_token_is_open(api: TestClient) -> None:
     assert api.get("/api/v1/instances").status_code == 200
@@ -25,7 +27,7 @@ def test_non_loopback_bind_without_token_refuses_to_start(settings: Settings) ->
 def test_with_a_token_every_api_call_needs_it(settings: Settings, ctx: Context, host: str) -> None:
     from pydantic import SecretStr
 
-    secured = settings.model_copy(update={"host": host, "api_token": SecretStr("s3cret-token")})
+    secured = settings.model_copy(update={"host": host, "api_token": SecretStr(TOKEN)})
     with TestClient(create_app(secured, ctx)) as client:
         missing = client.get("/api/v1/instances")
         assert missing.status_code == 401
@@ -33,10 +35,10 @@ def test_with_a_token_every_api_call_needs_it(settings: Settings, ctx: Context, 
         assert missing.headers["www-authenticate"] == "Bearer"
         wrong = client.get("/api/v1/instances", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-        good = client.get("/api/v1/instances", headers={"Authorization": "Bearer s3cret-token"})
+        good = client.get("/api/v1/instances", headers={"Authorization": f"Bearer {TOKEN}"})
         assert good.status_code == 200
         assert client.get("/healthz").status_code == 200
-        assert "s3cret-token" not in missing.text + wrong.text
+        assert TOKEN not in missing.text + wrong.text
 
 
 def test_health_and_readiness(api: TestClient) -> None:

@@ -149,3 +149,12 @@ def locked(
     """A server with an API token and no worker, so a queued job stays queued."""
     settings = _settings(tmp_path_factory.mktemp("locked"), api_token=TOKEN, run_worker=False)
     yield from _serve_fleet(settings, seeded.endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def idle(
+    seeded: Emulator, chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """An open loopback server (no token) without a worker, so a queued job stays queued."""
+    settings = _settings(tmp_path_factory.mktemp("idle"), api_token=None, run_worker=False)
+    yield from _serve_fleet(settings, seeded.endpoint_url)

@@ -292,8 +292,8 @@ def test_login_then_jobs_with_cancel(page: Page, locked: Served, console: Consol
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/jobs$"))
-    cookie = next(c for c in page.context.cookies() if c["name"] == "dbsnooze_token")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "dbsnooze_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and TOKEN not in cookie["value"]
 
     job = backfill.submit_instance(locked.ctx, locked.ids["dev-alice-pg"], 7, False, "test")
     page.reload()  # no worker runs on this server: the job stays queued

@@ -178,15 +178,24 @@ def test_with_a_token_pages_need_a_login_and_the_cookie_is_strict(locked: TestCl
     right = locked.post("/login", data={"token": TOKEN, "next": "/jobs"})
     assert right.status_code == 303 and right.headers["location"] == "/jobs"
     cookie = right.headers["set-cookie"]
-    assert cookie.startswith("dbsnooze_token=")
+    assert (
+        cookie.startswith("dbsnooze_session=") and TOKEN not in cookie
+    )  # a session, not the token
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert locked.get("/jobs").status_code == 200
     assert locked.get("/api/v1/jobs").status_code == 200  # the pages' scripts use the cookie
-    assert "Sign out" in locked.get("/").text
+    page = locked.get("/").text
+    assert "Sign out" in page
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+    assert csrf and f'name="csrf" value="{csrf[1]}"' in page
 
-    out = locked.post("/logout")
+    session = locked.cookies["dbsnooze_session"]
+    assert locked.post("/logout").status_code == 403  # without the page's CSRF token
+    out = locked.post("/logout", data={"csrf": csrf[1]})
     assert out.status_code == 303 and out.headers["location"] == "/login"
-    assert 'dbsnooze_token=""' in out.headers["set-cookie"]
+    assert 'dbsnooze_session=""' in out.headers["set-cookie"]
+    replayed = locked.get("/api/v1/jobs", cookies={"dbsnooze_session": session})
+    assert replayed.status_code == 401  # signing out revoked the session on the server
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil", ""])

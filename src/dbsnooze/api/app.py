@@ -6,14 +6,18 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
 
 from dbsnooze import __version__
 from dbsnooze.api import errors
 from dbsnooze.api.deps import require_token
+from dbsnooze.api.guard import Guard
 from dbsnooze.api.routes import accounts, health, instances, inventory, jobs, metrics
-from dbsnooze.config import Settings
+from dbsnooze.api.sessions import SessionStore
+from dbsnooze.clock import utc_now
+from dbsnooze.config import Settings, token_problem
 from dbsnooze.context import Context, build_context
 from dbsnooze.discovery import discover
 from dbsnooze.jobs.worker import Worker, background
@@ -26,10 +30,13 @@ API_PREFIX = "/api/v1"
 
 
 class InsecureBind(Exception):
-    """Refuse to serve an open API on a non-loopback address."""
+    """Refuse to serve an open API on a non-loopback address, or behind an unusable token."""
 
 
 def check_bind(settings: Settings) -> None:
+    problem = token_problem(settings.api_token)  # again: copied settings skip validation
+    if problem is not None:
+        raise InsecureBind(problem)
     if not settings.is_loopback and settings.api_token is None:
         raise InsecureBind(
             f"refusing to listen on {settings.host} without DBSNOOZE_API_TOKEN: "
@@ -71,6 +78,9 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    ttl = timedelta(seconds=settings.session_ttl_seconds)
+    app.state.login_sessions = login_sessions = SessionStore(ttl, ctx.clock if ctx else utc_now)
+    app.add_middleware(Guard, settings=settings, sessions=login_sessions)
     errors.install(app, page=web.error_page)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])

@@ -1,7 +1,8 @@
-"""The UI's login (SPEC §9): the API token, kept in an HttpOnly, SameSite=Strict cookie.
+"""The UI's login (SPEC §9): the API token, once, for a session held in an HttpOnly cookie.
 
-The cookie is the one `require_token` already accepts, so the pages' JavaScript calls the API
-with it and no second credential exists. With no token configured there is nothing to log into.
+The cookie carries a random session id, never the token; the guard accepts it for API calls
+from the pages, whose scripts send the session's CSRF token with every change. With no token
+configured there is nothing to log into.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.exceptions import HTTPException
 
-from dbsnooze.api.deps import require_token
+from dbsnooze.api.deps import identity
+from dbsnooze.api.guard import SESSION_COOKIE
+from dbsnooze.api.sessions import LoginSession, SessionStore
 
-COOKIE = "dbsnooze_token"
 LOGIN_PATH = "/login"
 
 
 class LoginRequired(Exception):
-    """A page was asked for without a valid token: send the browser to the login page."""
+    """A page was asked for without a valid session: send the browser to the login page."""
 
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
@@ -32,11 +33,12 @@ def token_required(request: Request) -> bool:
 
 
 def signed_in(request: Request) -> bool:
-    try:
-        require_token(request)
-    except HTTPException:
-        return False
-    return True
+    return identity(request) is not None
+
+
+def session_of(request: Request) -> LoginSession | None:
+    found = identity(request)
+    return found.session if found else None
 
 
 def require_login(request: Request) -> None:
@@ -53,7 +55,7 @@ async def to_login(_request: Request, exc: Exception) -> Response:
 
 def token_matches(request: Request, presented: str) -> bool:
     token = request.app.state.settings.api_token
-    if token is None:
+    if token is None or not presented:
         return False
     return hmac.compare_digest(presented.encode(), token.get_secret_value().encode())
 
@@ -65,10 +67,20 @@ def safe_next(raw: str | None) -> str:
     return raw
 
 
-def set_cookie(response: Response, request: Request, token: str) -> None:
+def _store(request: Request) -> SessionStore:
+    store = request.app.state.login_sessions
+    assert isinstance(store, SessionStore)
+    return store
+
+
+def sign_in(response: Response, request: Request) -> None:
+    """A fresh session (any earlier one of this browser is revoked) in a strict cookie."""
+    sign_out(request)
+    session = _store(request).open()
     response.set_cookie(
-        COOKIE,
-        token,
+        SESSION_COOKIE,
+        session.id,
+        max_age=request.app.state.settings.session_ttl_seconds,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -76,5 +88,18 @@ def set_cookie(response: Response, request: Request, token: str) -> None:
     )
 
 
+def sign_out(request: Request) -> None:
+    session = session_of(request)
+    if session is not None:
+        _store(request).revoke(session.id)
+
+
+def csrf_matches(request: Request, presented: str) -> bool:
+    session = session_of(request)
+    if session is None or not presented:
+        return False
+    return hmac.compare_digest(presented.encode(), session.csrf.encode())
+
+
 def clear_cookie(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 
 from dbsnooze import __version__
 from dbsnooze.api.deps import ContextDep, SessionDep
@@ -70,6 +71,8 @@ def vendor_ready() -> bool:
 
 def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("login_enabled", auth.token_required(request))
+    session = auth.session_of(request)
+    context.setdefault("csrf_token", session.csrf if session else "")
     response = _templates().TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -103,12 +106,15 @@ def login(
         error = "That token is not the one this server was started with."
         return _render(request, "login.html", status_code=401, next=target, error=error)
     response = RedirectResponse(target, status_code=303)
-    auth.set_cookie(response, request, token.strip())
+    auth.sign_in(response, request)
     return response
 
 
 @public.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request, csrf: Annotated[str, Form(max_length=256)] = "") -> RedirectResponse:
+    if auth.session_of(request) is not None and not auth.csrf_matches(request, csrf):
+        raise HTTPException(403, "signing out needs the page's CSRF token")
+    auth.sign_out(request)
     response = RedirectResponse(auth.LOGIN_PATH, status_code=303)
     auth.clear_cookie(response)
     return response

@@ -1,4 +1,4 @@
-// Shared by every page: times in the viewer's zone, API calls with the login cookie, errors in words.
+// Shared by every page: times in the viewer's zone, API calls with the login session, errors in words.
 "use strict";
 
 (function () {
@@ -39,8 +39,13 @@
     }
   }
 
+  // The login session's CSRF token (absent on the open server): every change sends it back.
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+
   async function api(method, url, body) {
     const init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (csrf && method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrf;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
