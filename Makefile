@@ -8,10 +8,10 @@ VENDOR := src/dbsnooze/web/static/vendor
 VENDOR_STAMP := $(VENV)/.vendor
 LOCK := requirements-dev.lock
 RUNTIME_LOCK := requirements.lock
-TOOLS := .tools
-UV := $(TOOLS)/bin/uv
 UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' $(LOCK) 2>/dev/null)
-UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
+# One copy per user and version, shared by every clone (like uv's own download cache).
+UV_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dbsnooze/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
 # Asked of pip once, and only by the recipes that install or lock.
 PIP_INDEX = $(eval PIP_INDEX := $(or $(PIP_INDEX_URL),$(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null)))$(PIP_INDEX)
 UV_ENV = $(if $(PIP_INDEX),UV_DEFAULT_INDEX='$(PIP_INDEX)')
@@ -20,16 +20,17 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: setup demo serve test lint typecheck pytest bench lock clean
 
-# uv installs the pinned, hash-checked dependencies in seconds. It is bootstrapped with pip into
-# $(TOOLS), at the version requirements-dev.lock pins. uv does not read pip's configuration, so
-# it is given the index pip uses (PIP_INDEX_URL or pip's global.index-url), if pip has one.
-$(UV_STAMP):
+# uv installs the pinned, hash-checked dependencies in seconds. It is bootstrapped with pip, at
+# the version requirements-dev.lock pins. uv does not read pip's configuration, so it is given
+# the index pip uses (PIP_INDEX_URL or pip's global.index-url), if pip has one.
+$(UV):
 	@test -n "$(UV_VERSION)" || { echo "no uv==... pin in $(LOCK)" >&2; exit 1; }
-	rm -rf $(TOOLS)
-	$(PYTHON) -m pip install --quiet --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
-	touch $(UV_STAMP)
+	mkdir -p $(dir $(UV_HOME))
+	tmp=$$(mktemp -d $(UV_HOME).XXXXXX) && \
+	$(PYTHON) -m pip install --quiet --quiet --disable-pip-version-check --target $$tmp uv==$(UV_VERSION) && \
+	{ mv -T $$tmp $(UV_HOME) 2>/dev/null || rm -rf $$tmp; }
 
-$(STAMP): pyproject.toml $(LOCK) setup.py $(UV_STAMP)
+$(STAMP): pyproject.toml $(LOCK) setup.py | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
 	$(UV_ENV) $(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
 	$(UV_ENV) $(UV) pip install --quiet --python $(BIN)/python --no-deps --reinstall-package dbsnooze -e .
@@ -73,10 +74,10 @@ bench: setup
 # Re-pin after changing pyproject.toml ranges: pins already in the lock files are kept, new ones
 # resolved; the files name packages, versions and hashes, never an index.
 LOCK_FLAGS = --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock'
-lock: $(UV_STAMP)
+lock: | $(UV)
 	$(UV_ENV) $(UV) pip compile $(LOCK_FLAGS) pyproject.toml --extra dev --extra demo -o $(LOCK)
 	$(UV_ENV) $(UV) pip compile $(LOCK_FLAGS) pyproject.toml -c $(LOCK) -o $(RUNTIME_LOCK)
 	@! grep -n '://' $(LOCK) $(RUNTIME_LOCK) || { echo "a lock file names a URL" >&2; exit 1; }
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .demo .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)
