@@ -125,6 +125,22 @@ def db_upgrade(config: ConfigOpt = None) -> None:
     console.print(f"store {ctx.engine.url.render_as_string(hide_password=True)} is up to date")
 
 
+@app.command("iam-policy")
+def iam_policy(
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="leave out every action that changes state")
+    ] = False,
+    assume_role: Annotated[
+        bool, typer.Option(help="add sts:AssumeRole for the identity that assumes a role")
+    ] = True,
+) -> None:
+    """Print the least-privilege IAM policy, built from every AWS call dbsnooze makes."""
+    from dbsnooze.providers.aws.permissions import least_privilege_policy
+
+    policy = least_privilege_policy(include_assume_role=assume_role, read_only=read_only)
+    typer.echo(json.dumps(policy, indent=2))
+
+
 @accounts_app.command("add")
 def accounts_add(
     name: Annotated[str, typer.Argument(help="a name for the account")],

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dbsnooze.endpoints import DEFAULT_ALLOWED_ENDPOINTS, parse_patterns
+
 HARD_MAX_BACKFILL_DAYS = 455  # CloudWatch keeps 1-hour statistics for 455 days.
 DEFAULT_METRICS = ("cpu", "connections", "freeable_memory", "read_iops", "write_iops")
 MIN_API_TOKEN_LENGTH = 16  # a guessable token is no token: refuse shorter ones at start
@@ -62,10 +64,12 @@ class Settings(BaseSettings):
     run_worker: bool = True
     run_collector: bool = True
     run_scheduler: bool = True
+    # hosts (globs, optional :port) an account's endpoint_url may name; see endpoints.py
+    allowed_endpoints: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ALLOWED_ENDPOINTS
 
-    @field_validator("metrics", "allowed_hosts", mode="before")
+    @field_validator("metrics", "allowed_hosts", "allowed_endpoints", mode="before")
     @classmethod
-    def _split_list(cls, value: Any) -> Any:
+    def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
@@ -76,6 +80,12 @@ class Settings(BaseSettings):
         problem = token_problem(value)
         if problem:
             raise ValueError(problem)
+        return value
+
+    @field_validator("allowed_endpoints")
+    @classmethod
+    def _valid_endpoint_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_patterns(value)  # a bad pattern stops the start with a clear message
         return value
 
     @property

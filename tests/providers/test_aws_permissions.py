@@ -4,6 +4,7 @@ import json
 
 from dbsnooze.providers.aws.permissions import (
     CALL_SITES,
+    CallSite,
     action_for,
     least_privilege_policy,
     required_actions,
@@ -43,3 +44,25 @@ def test_policy_for_role_users_adds_assume_role_for_the_source_identity() -> Non
     ]
     assert policy["Statement"][1]["Action"] == ["sts:AssumeRole"]
     assert required_actions(on_source_identity=True) == ("sts:AssumeRole",)
+
+
+STOP = CallSite("rds", "StopDBInstance", "rds:StopDBInstance", "stop", changes_state=True)
+
+
+def test_actions_that_change_state_get_their_own_statement_and_read_only_leaves_them_out() -> None:
+    sites = (*CALL_SITES, STOP)
+
+    full = least_privilege_policy(sites=sites)
+    read_only = least_privilege_policy(sites=sites, read_only=True)
+
+    assert [statement["Sid"] for statement in full["Statement"]] == [
+        "DbsnoozeRead",
+        "DbsnoozeChange",
+    ]
+    assert full["Statement"][1]["Action"] == ["rds:StopDBInstance"]
+    assert "rds:StopDBInstance" not in json.dumps(read_only)
+    assert read_only == least_privilege_policy()
+
+
+def test_every_call_today_is_a_read() -> None:
+    assert least_privilege_policy(read_only=True) == least_privilege_policy()

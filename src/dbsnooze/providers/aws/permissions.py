@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ class CallSite:
     purpose: str
     needs_permission: bool = True
     on_source_identity: bool = False  # granted to the identity that assumes the role
+    changes_state: bool = False  # e.g. stopping an instance; left out of a read-only policy
 
 
 CALL_SITES: tuple[CallSite, ...] = (
@@ -59,25 +61,40 @@ def action_for(service: str, operation: str) -> str:
     return site.action if site is not None else f"{service}:{operation}"
 
 
-def required_actions(*, on_source_identity: bool = False) -> tuple[str, ...]:
+def required_actions(
+    *, on_source_identity: bool = False, sites: Iterable[CallSite] = CALL_SITES
+) -> tuple[str, ...]:
     return tuple(
         sorted(
             site.action
-            for site in CALL_SITES
+            for site in sites
             if site.needs_permission and site.on_source_identity == on_source_identity
         )
     )
 
 
-def least_privilege_policy(*, include_assume_role: bool = False) -> dict[str, Any]:
-    """The IAM policy document dbsnooze needs; read-only, every action listed in CALL_SITES.
+def least_privilege_policy(
+    *,
+    include_assume_role: bool = False,
+    read_only: bool = False,
+    sites: Iterable[CallSite] = CALL_SITES,
+) -> dict[str, Any]:
+    """The IAM policy document dbsnooze needs: every action listed in CALL_SITES, nothing more.
 
-    With include_assume_role the document also lets the source identity assume a role; put that
+    Reads and state changes are separate statements; read_only leaves the changes out. With
+    include_assume_role the document also lets the source identity assume a role; put that
     statement on the user or role that holds the base credentials, the rest on the assumed role.
     """
-    statements: list[dict[str, Any]] = [_statement("DbsnoozeRead", required_actions())]
+    wanted = [site for site in sites if not (read_only and site.changes_state)]
+    reads = [site for site in wanted if not site.changes_state]
+    changes = [site for site in wanted if site.changes_state]
+    statements = [
+        _statement(sid, required_actions(sites=group))
+        for sid, group in (("DbsnoozeRead", reads), ("DbsnoozeChange", changes))
+        if required_actions(sites=group)
+    ]
     if include_assume_role:
-        source_actions = required_actions(on_source_identity=True)
+        source_actions = required_actions(on_source_identity=True, sites=wanted)
         statements.append(_statement("DbsnoozeAssumeRole", source_actions))
     return {"Version": "2012-10-17", "Statement": statements}
 

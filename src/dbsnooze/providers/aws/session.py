@@ -14,6 +14,7 @@ from botocore.credentials import CredentialResolver, DeferredRefreshableCredenti
 
 from dbsnooze.config import Settings
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, ProviderError
+from dbsnooze.endpoints import check_endpoint, parse_patterns
 from dbsnooze.observability import instrument
 from dbsnooze.providers.aws import parsing
 from dbsnooze.providers.aws.errors import AWS_ERRORS, credential_secrets, to_provider_error
@@ -193,10 +194,15 @@ class _AccountSession:
 
 
 class ClientCache:
-    """boto3 clients reused per (account id, region, service); safe to share between threads."""
+    """boto3 clients reused per (account id, region, service); safe to share between threads.
+
+    Every client is for an endpoint the settings allow: an account naming another one gets a
+    ProviderError before any session, credential lookup or request is made.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._config = client_config(settings)
+        self._allowed_endpoints = parse_patterns(settings.allowed_endpoints)
         self._lock = threading.Lock()
         self._sessions: dict[int, _AccountSession] = {}
         self._clients: dict[_ClientKey, Any] = {}
@@ -207,6 +213,7 @@ class ClientCache:
         return cls(probe_settings(settings))
 
     def client(self, account: CloudAccount, region: str, service: str) -> Any:
+        check_endpoint(account.endpoint_url, self._allowed_endpoints)
         key = (account.id, region, service)
         with self._lock:
             client = self._clients.get(key)
