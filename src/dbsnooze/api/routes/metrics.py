@@ -26,6 +26,10 @@ from dbsnooze.store.tables import InstanceRow, JobRow
 router = APIRouter(tags=["metrics"])
 DaysParam = Annotated[str | None, Query(description="whole number of days ≥ 1")]
 WAIT_LIMIT_SECONDS = 600.0
+STATS_HELP = (
+    f"comma-separated statistics from {', '.join(history.STAT_KEYS)}; "
+    f"default {','.join(history.DEFAULT_STATS)}"
+)
 
 
 def parse_days(raw: str | None, default: int) -> int:
@@ -151,13 +155,14 @@ def metrics_history(
     end: datetime | None = None,
     metrics: Annotated[str | None, Query(description="comma-separated metric keys")] = None,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    stats: Annotated[str | None, Query(max_length=255, description=STATS_HELP)] = None,
 ) -> JSONResponse | PlainTextResponse:
     row = _instance(session, instance_id)
     if range_ and (start or end):
         raise Unprocessable("invalid_range", "give either range or start/end, not both")
     window = history.window_for(ctx.clock(), range_, start, end)
     wanted = history.parse_metrics(metrics, ctx.settings.metrics)
-    found = history.history(session, row, wanted, window)
+    found = history.history(session, row, wanted, window, history.parse_stats(stats))
     if format_ == "csv":
         name = f"{row.provider_id}-{window.start:%Y%m%dT%H}-{window.end:%Y%m%dT%H}.csv"
         return PlainTextResponse(
