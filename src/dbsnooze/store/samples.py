@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
+from dbsnooze.store import summaries
 from dbsnooze.store.tables import EmptyHourRow, SampleRow
 from dbsnooze.store.types import UTCDateTime
 
@@ -137,6 +138,7 @@ def upsert(db: Db, stats: Sequence[HourlyStat], source: Source, fetched_at: date
         with _staged(conn, chunk):
             conn.execute(_UPSERT, {"source": source.value, "fetched_at": fetched_at})
         _unmark(conn, chunk)
+        summaries.note_samples(conn, chunk, source)
     return len(rows)
 
 
@@ -161,6 +163,7 @@ def mark_empty(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
     for chunk in _chunks(rows, CHUNK_ROWS):
         with _staged(conn, chunk):
             written += conn.execute(_MARK_EMPTY, {"checked_at": checked_at}).rowcount
+        summaries.note_empty(conn, chunk)
     return written
 
 

@@ -120,6 +120,24 @@ class EmptyHourRow(Base):
     checked_at: Mapped[datetime]
 
 
+class SummaryRow(Base):
+    """What the fleet page shows of one instance, kept by store.summaries as samples are written."""
+
+    __tablename__ = "instance_summaries"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    newest_hour: Mapped[datetime | None]  # the newest hour with a sample or an empty marker
+    oldest_sample_hour: Mapped[datetime | None]
+    last_active_hour: Mapped[datetime | None]
+    idle_hours: Mapped[int] = mapped_column(Integer, default=0)
+    awake_hours: Mapped[int] = mapped_column(Integer, default=0)
+    idle_share: Mapped[float | None]
+    hour_flags: Mapped[list[int]] = mapped_column(JSON)
+    cpu_averages: Mapped[list[float | None]] = mapped_column(JSON)
+
+
 class JobRow(Base):
     """A persisted unit of background work (a backfill of one or many instances)."""
 
