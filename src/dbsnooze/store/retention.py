@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from dbsnooze.store import summaries
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import EmptyHourRow, SampleRow
 
@@ -19,12 +20,17 @@ Key = tuple[int, str, datetime]
 def enforce_retention(sessions: sessionmaker[Session], cutoff: datetime, batch: int = 5000) -> int:
     """Delete samples and empty markers older than `cutoff`; returns rows deleted.
 
+    Summaries then forget what was deleted (store.summaries.forget_before).
+
     Each batch is its own short transaction, so a large purge never holds locks for long. Batches
     walk the primary key in order, so the whole purge reads the index once.
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    return sum(_purge(sessions, row, cutoff, batch) for row in (SampleRow, EmptyHourRow))
+    deleted = sum(_purge(sessions, row, cutoff, batch) for row in (SampleRow, EmptyHourRow))
+    with transaction(sessions) as session:
+        summaries.forget_before(session.connection(), cutoff)
+    return deleted
 
 
 def _purge(

@@ -86,14 +86,10 @@ class Recent:
         self.newest = newest
 
     def sample(self, number: int, metric: str, average: float, asleep: bool) -> None:
-        """A stored sample; an asleep marker never hides data already stored for its hour."""
         index, bit = number - self.first, BIT.get(metric, 0)
         if not 0 <= index < RECENT_HOURS or not bit:
             return
-        flags = self.flags[index]
-        if asleep and flags & bit and not flags & (bit << ASLEEP):
-            return
-        flags = (flags | bit) & ~(bit << EMPTY) & ~(bit << ASLEEP) & ~(bit << ACTIVE)
+        flags = (self.flags[index] | bit) & ~((bit << EMPTY) | (bit << ASLEEP) | (bit << ACTIVE))
         if asleep:
             flags |= bit << ASLEEP
         elif is_active(metric, average):
@@ -175,7 +171,7 @@ def _summary(row: Any) -> Summary:
 class _Batch:
     """One instance's part of a write: hour numbers, and what the summary needs of them."""
 
-    cells: list[tuple[int, str, float]] = field(default_factory=list)
+    cells: list[tuple[int, str, float, bool]] = field(default_factory=list)  # ..., asleep
     empties: list[tuple[int, str]] = field(default_factory=list)
     active: int | None = None  # the newest hour written active
     inactive: set[int] = field(default_factory=set)  # hours whose activity was written idle
@@ -193,14 +189,40 @@ def note_samples(conn: Connection, rows: Sequence[Row], source: Source) -> None:
         batch = batches.get(instance_id)
         if batch is None:
             batch = batches[instance_id] = _Batch()
-        batch.cells.append((number, metric, average))
+        batch.cells.append((number, metric, average, asleep))
         if asleep or metric not in ACTIVE_AT:
             continue
         if is_active(metric, average):
             batch.active = number if batch.active is None else max(batch.active, number)
         else:
             batch.inactive.add(number)
-    _fold(conn, batches, asleep)
+    if asleep:
+        for instance_id, batch in batches.items():
+            _as_stored(conn, instance_id, batch)
+    _fold(conn, batches)
+
+
+def _as_stored(conn: Connection, instance_id: int, batch: _Batch) -> None:
+    """An asleep batch's recent hours as the store now holds them.
+
+    The writer decides whether an asleep marker replaces data, and the summary must say what
+    was kept. Asleep batches are small (a stopped instance's hours), so they are read back.
+    """
+    hours = {cell[0] for cell in batch.cells}
+    newest = max(hours)
+    first = newest - RECENT_HOURS + 1  # older hours are beyond every summary's recent window
+    query = select(SampleRow.metric, SampleRow.hour, SampleRow.average, SampleRow.source).where(
+        SampleRow.instance_id == instance_id,
+        SampleRow.hour >= _hour(max(first, min(hours))),
+        SampleRow.hour <= _hour(newest),
+    )
+    stored = [
+        (number, metric, average, source == Source.ASLEEP.value)
+        for metric, hour, average, source in conn.execute(query).tuples()
+        if (number := hour_number(hour)) in hours
+    ]
+    batch.cells = [cell for cell in batch.cells if cell[0] < first] + stored
+    batch.inactive = hours  # if asleep replaced the last active hour, it is read again
 
 
 def note_empty(conn: Connection, keys: Sequence[Row]) -> None:
@@ -208,10 +230,10 @@ def note_empty(conn: Connection, keys: Sequence[Row]) -> None:
     batches: dict[int, _Batch] = {}
     for instance_id, metric, hour, *_ in keys:
         batches.setdefault(instance_id, _Batch()).empties.append((hour_number(hour), metric))
-    _fold(conn, batches, False)
+    _fold(conn, batches)
 
 
-def _fold(conn: Connection, batches: dict[int, _Batch], asleep: bool) -> None:
+def _fold(conn: Connection, batches: dict[int, _Batch]) -> None:
     if not batches:
         return
     ids = sorted(batches)
@@ -220,7 +242,7 @@ def _fold(conn: Connection, batches: dict[int, _Batch], asleep: bool) -> None:
     stored = {row.instance_id: row for row in conn.execute(query.with_for_update())}
     changes, recheck = [], []
     for instance_id in ids:
-        values, stale = _merged(stored[instance_id], batches[instance_id], asleep)
+        values, stale = _merged(stored[instance_id], batches[instance_id])
         changes.append({"key": instance_id, **values})
         if stale:
             recheck.append(instance_id)
@@ -237,7 +259,7 @@ def _create_missing(conn: Connection, ids: list[int]) -> None:
     conn.execute(dialect.insert(_TABLE).on_conflict_do_nothing(), rows)
 
 
-def _merged(row: Any, batch: _Batch, asleep: bool) -> tuple[dict[str, Any], bool]:
+def _merged(row: Any, batch: _Batch) -> tuple[dict[str, Any], bool]:
     """The summary's new values after this batch, and whether last activity must be re-read."""
     numbers = [cell[0] for cell in batch.cells] + [empty[0] for empty in batch.empties]
     newest = max(numbers)
@@ -245,7 +267,7 @@ def _merged(row: Any, batch: _Batch, asleep: bool) -> tuple[dict[str, Any], bool
     if row.newest_hour is not None:
         recent = Recent(hour_number(row.newest_hour), row.hour_flags, row.cpu_averages)
         recent.advance(newest)
-    for number, metric, average in batch.cells:
+    for number, metric, average, asleep in batch.cells:
         recent.sample(number, metric, average, asleep)
     for number, metric in batch.empties:
         recent.empty(number, metric)
@@ -340,18 +362,17 @@ def _build(conn: Connection, ids: Sequence[int]) -> int:
     if not bounds:
         return 0
     data: dict[int, _Batch] = {i: _Batch() for i in bounds}
-    asleep: dict[int, _Batch] = {i: _Batch() for i in bounds}
     starts: dict[int, list[int]] = {}  # most instances share their newest hour: few queries
     for instance_id, (newest, _) in bounds.items():
         starts.setdefault(newest - RECENT_HOURS + 1, []).append(instance_id)
     for first, group in starts.items():
         for instance_id, metric, hour, average, source in _recent_samples(conn, group, first):
-            target = asleep if source == Source.ASLEEP.value else data
-            target[instance_id].cells.append((hour_number(hour), metric, average))
+            asleep = source == Source.ASLEEP.value
+            data[instance_id].cells.append((hour_number(hour), metric, average, asleep))
         for instance_id, metric, hour in _recent_markers(conn, group, first):
             data[instance_id].empties.append((hour_number(hour), metric))
     active = _newest_active(conn, list(bounds))
-    rows = [_built(i, bounds[i], active.get(i), data[i], asleep[i]) for i in sorted(bounds)]
+    rows = [_built(i, bounds[i], active.get(i), data[i]) for i in sorted(bounds)]
     conn.execute(insert(_TABLE), rows)
     return len(rows)
 
@@ -393,12 +414,10 @@ def _built(
     bounds: tuple[int, int | None],
     last_active: datetime | None,
     data: _Batch,
-    asleep: _Batch,
 ) -> dict[str, Any]:
     recent = Recent.blank(bounds[0])
-    for batch, sleeping in ((data, False), (asleep, True)):  # data first: asleep never hides it
-        for number, metric, average in batch.cells:
-            recent.sample(number, metric, average, sleeping)
+    for number, metric, average, asleep in data.cells:
+        recent.sample(number, metric, average, asleep)
     for number, metric in data.empties:
         recent.empty(number, metric)
     idle, awake = recent.idle()
