@@ -248,7 +248,7 @@ def _fold(conn: Connection, batches: dict[int, _Batch]) -> None:
             recheck.append(instance_id)
     _save(conn, changes)
     if recheck:
-        newest = _newest_active(conn, recheck)
+        newest = newest_active(conn, recheck)
         _save(conn, [{"key": i, "last_active_hour": newest.get(i)} for i in recheck])
 
 
@@ -325,7 +325,8 @@ def _active() -> ColumnElement[bool]:
     return and_(SampleRow.source != Source.ASLEEP.value, or_(*per_metric))
 
 
-def _newest_active(conn: Connection, ids: Sequence[int]) -> dict[int, datetime]:
+def newest_active(conn: Connection, ids: Sequence[int]) -> dict[int, datetime]:
+    """Each instance's newest active hour, found in the samples: a scan of its history."""
     query = (
         select(SampleRow.instance_id, func.max(SampleRow.hour))
         .where(SampleRow.instance_id.in_(ids), _active())
@@ -371,7 +372,7 @@ def _build(conn: Connection, ids: Sequence[int]) -> int:
             data[instance_id].cells.append((hour_number(hour), metric, average, asleep))
         for instance_id, metric, hour in _recent_markers(conn, group, first):
             data[instance_id].empties.append((hour_number(hour), metric))
-    active = _newest_active(conn, list(bounds))
+    active = newest_active(conn, list(bounds))
     rows = [_built(i, bounds[i], active.get(i), data[i]) for i in sorted(bounds)]
     conn.execute(insert(_TABLE), rows)
     return len(rows)

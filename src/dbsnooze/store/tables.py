@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from dbsnooze.store.types import UTCDateTime
+from dbsnooze.store.types import NumberList, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -134,8 +134,8 @@ class SummaryRow(Base):
     idle_hours: Mapped[int] = mapped_column(Integer, default=0)
     awake_hours: Mapped[int] = mapped_column(Integer, default=0)
     idle_share: Mapped[float | None]
-    hour_flags: Mapped[list[int]] = mapped_column(JSON)
-    cpu_averages: Mapped[list[float | None]] = mapped_column(JSON)
+    hour_flags: Mapped[list[int]] = mapped_column(NumberList)
+    cpu_averages: Mapped[list[float | None]] = mapped_column(NumberList)
 
 
 class JobRow(Base):

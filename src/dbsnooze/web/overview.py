@@ -7,6 +7,7 @@ CPU as samples are written, and this module cuts the sparkline window out of the
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,32 +18,46 @@ from sqlalchemy.orm import Session
 from dbsnooze.collect.hours import backfill_window
 from dbsnooze.domain import Coverage, HourRange
 from dbsnooze.store import summaries
+from dbsnooze.web import svg
 
 SPARK_DAYS = 7
 SPARK_METRIC = "cpu"
 COVERED = (Coverage.COMPLETE, Coverage.EMPTY, Coverage.ASLEEP)  # the cloud answered in full
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Spark:
-    """Hourly values (None: nothing stored) and asleep flags over the sparkline window."""
+    """Hourly values (None: nothing stored) and asleep flags over the sparkline window; what the
+    template shows of them is worked out once per row."""
 
     values: list[float | None]
     asleep: list[bool]
 
-    @property
+    @functools.cached_property
     def awake(self) -> list[float]:
         pairs = zip(self.values, self.asleep, strict=True)
         return [value for value, asleep in pairs if value is not None and not asleep]
 
-    @property
+    @functools.cached_property
     def peak(self) -> float | None:
         return max(self.awake, default=None)
 
-    @property
+    @functools.cached_property
     def mean(self) -> float | None:
         awake = self.awake
         return sum(awake) / len(awake) if awake else None
+
+    @functools.cached_property
+    def drawing(self) -> svg.SparkDrawing:
+        return svg.sparkline(self.values, self.asleep)
+
+    @property
+    def asleep_hours(self) -> int:
+        return sum(self.asleep)
+
+    @property
+    def gap_hours(self) -> int:
+        return self.values.count(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +107,13 @@ def _extras(
     flags, cpu = _cut(summary.recent, window)
     asleep_bit = summaries.BIT[SPARK_METRIC] << summaries.ASLEEP
     values: list[float | None] = cpu if spark else [None] * hours
-    coverage = Counter(summaries.coverage(f, wanted) for f in flags)
+    coverage: dict[Coverage, int] = {}
+    for hour_flags, count in Counter(flags).items():  # a few distinct flag values per week
+        state = summaries.coverage(hour_flags, wanted)
+        coverage[state] = coverage.get(state, 0) + count
     return Extras(
         Spark(values, [bool(f & asleep_bit) for f in flags]),
-        dict(coverage),
+        coverage,
         summary.last_active_hour,
         summary.idle_share,
         summary.oldest_sample_hour,
@@ -105,9 +123,11 @@ def _extras(
 
 def _cut(recent: summaries.Recent, window: HourRange) -> tuple[list[int], list[float | None]]:
     """The window's flags and CPU averages; hours the summary does not reach hold nothing."""
-    offset = summaries.hour_number(window.start) - recent.first
-    indexes = range(offset, offset + window.hours)
+    start = summaries.hour_number(window.start) - recent.first
+    end = start + window.hours
+    if start >= 0 and end <= len(recent.flags):
+        return recent.flags[start:end], recent.cpu[start:end]
     reach = range(len(recent.flags))
-    flags = [recent.flags[i] if i in reach else 0 for i in indexes]
-    cpu = [recent.cpu[i] if i in reach else None for i in indexes]
+    flags = [recent.flags[i] if i in reach else 0 for i in range(start, end)]
+    cpu = [recent.cpu[i] if i in reach else None for i in range(start, end)]
     return flags, cpu

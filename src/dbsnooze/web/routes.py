@@ -61,7 +61,7 @@ def install(app: FastAPI) -> None:
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(version=__version__, metric_specs=METRICS)
-    templates.env.filters.update(sparkline=svg.sparkline, coverage_bar=svg.coverage_bar)
+    templates.env.filters.update(coverage_bar=svg.coverage_bar)
     return templates
 
 

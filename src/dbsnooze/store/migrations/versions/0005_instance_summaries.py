@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from dbsnooze.store import summaries
-from dbsnooze.store.types import UTCDateTime
+from dbsnooze.store.types import NumberList, UTCDateTime
 
 revision = "0005"
 down_revision = "0002"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("idle_hours", sa.Integer(), nullable=False),
         sa.Column("awake_hours", sa.Integer(), nullable=False),
         sa.Column("idle_share", sa.Double(), nullable=True),
-        sa.Column("hour_flags", sa.JSON(), nullable=False),
-        sa.Column("cpu_averages", sa.JSON(), nullable=False),
+        sa.Column("hour_flags", NumberList(), nullable=False),
+        sa.Column("cpu_averages", NumberList(), nullable=False),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["instances.id"],
