@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import Connection, text
 
 from bench.harness import (
@@ -211,7 +211,7 @@ def _profile_handler(ctx: Context, instance_id: int, name: str) -> None:
                 row = session.get(InstanceRow, instance_id)
                 assert row is not None
                 found = history(session, row, list(ctx.settings.metrics), window)
-                JSONResponse(found.to_json())
+                Response(found.to_json(), media_type="application/json")
 
 
 def _check_loaded(ctx: Context, instance_id: int, now: datetime) -> None:

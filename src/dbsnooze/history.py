@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.domain import HOUR, HourRange, floor_hour
 from dbsnooze.errors import Unprocessable
-from dbsnooze.metrics import METRICS, memory_used_percent
+from dbsnooze.metrics import METRICS, memory_used_percent, memory_used_percents
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow
 
@@ -106,10 +107,10 @@ class History:
             "coverage_summary": dict(Counter(self.coverage)),
         }
 
-    def to_json(self) -> dict[str, Any]:
-        """`as_dict` in JSON types already: FastAPI's generic encoder would walk ~25,000 values."""
-        found = self.as_dict()
-        return {**found, "start": self.window.start.isoformat(), "end": self.window.end.isoformat()}
+    def to_json(self) -> bytes:
+        """`as_dict` as JSON bytes by orjson: FastAPI's generic encoder would walk ~25,000 values,
+        and the json module takes several times longer over them."""
+        return orjson.dumps(self.as_dict())
 
     def to_csv(self) -> str:
         """One row per hour; a column per metric and statistic, named with its unit; values as
@@ -150,7 +151,7 @@ def _memory_percent(memory: samples.Series, stat: str, instance_class: str) -> l
         return memory.sample_count
     # the least free memory in an hour is the most used, and the other way round
     source = {"average": "average", "maximum": "minimum", "minimum": "maximum"}[stat]
-    return [memory_used_percent(v, instance_class) for v in getattr(memory, source)]
+    return memory_used_percents(getattr(memory, source), instance_class)
 
 
 def parse_stats(raw: str | None) -> list[str]:

@@ -156,7 +156,7 @@ def metrics_history(
     metrics: Annotated[str | None, Query(description="comma-separated metric keys")] = None,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
     stats: Annotated[str | None, Query(max_length=255, description=STATS_HELP)] = None,
-) -> JSONResponse | PlainTextResponse:
+) -> Response:
     row = _instance(session, instance_id)
     if range_ and (start or end):
         raise Unprocessable("invalid_range", "give either range or start/end, not both")
@@ -170,7 +170,7 @@ def metrics_history(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return JSONResponse(found.to_json())
+    return Response(found.to_json(), media_type="application/json")
 
 
 @router.get("/instances/{instance_id}/metrics/coverage")
