@@ -11,7 +11,7 @@ from dbsnooze.errors import Conflict, NotFound, Unprocessable
 from dbsnooze.providers.aws.inventory import check_credentials
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.store import accounts as account_store
-from dbsnooze.store import events
+from dbsnooze.store import events, retention
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import AccountRow
 
@@ -78,6 +78,7 @@ def delete(ctx: Context, account_id: int, actor: str) -> None:
     with transaction(ctx.sessions) as session:
         row = _row(session, account_id)
         name = row.name
+        retention.forget_instances(session, account_id)
         session.delete(row)
         events.record(
             session, ctx.clock(), actor, "account.deleted", ("account", account_id), {"name": name}

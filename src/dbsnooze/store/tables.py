@@ -93,10 +93,11 @@ class SampleRow(Base):
     """One hour of one metric of one instance: the cloud's raw hourly statistics."""
 
     __tablename__ = "metric_samples"
+    # No foreign key: checking one per upserted row cost PostgreSQL half of the write. An
+    # account's deletion deletes its instances' samples (store.retention.forget_instances).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
     average: Mapped[float]
@@ -111,10 +112,9 @@ class EmptyHourRow(Base):
     """The cloud was asked for this metric-hour and had nothing: not asked again unless forced."""
 
     __tablename__ = "empty_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # no foreign key, as for samples
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
     checked_at: Mapped[datetime]
