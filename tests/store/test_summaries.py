@@ -17,7 +17,7 @@ from sqlalchemy import insert, inspect, select
 
 from dbsnooze.context import Context
 from dbsnooze.domain import HOUR, Coverage, HourlyStat, HourRange, Source
-from dbsnooze.store import retention, samples, summaries
+from dbsnooze.store import recent, retention, samples, summaries
 from dbsnooze.store.db import MIGRATIONS, transaction, upgrade
 from dbsnooze.store.tables import SampleRow, SummaryRow
 from metricshelp import register
@@ -61,7 +61,7 @@ def rebuilt(ctx: Context, instance_id: int) -> dict[str, Any]:
 
 
 def hour_flags(found: dict[str, Any], hour: datetime) -> int:
-    first = found["newest_hour"] - (summaries.RECENT_HOURS - 1) * HOUR
+    first = found["newest_hour"] - (recent.RECENT_HOURS - 1) * HOUR
     flags: list[int] = found["hour_flags"]
     return flags[int((hour - first) / HOUR)]
 
@@ -85,8 +85,8 @@ def test_a_busy_then_idle_week_is_summarized_as_stored(ctx: Context) -> None:
     assert (found["idle_hours"], found["awake_hours"]) == (160, 168)  # the last 7 days
     assert found["idle_share"] == 160 / 168
     assert found["cpu_averages"][-1] == 1.0 and found["cpu_averages"][0] == 20.0
-    wanted = summaries.mask(ALL)
-    assert summaries.coverage(hour_flags(found, ago(3)), wanted) == Coverage.COMPLETE
+    wanted = recent.mask(ALL)
+    assert recent.coverage(hour_flags(found, ago(3)), wanted) == Coverage.COMPLETE
     assert found == rebuilt(ctx, iid)
 
 
@@ -112,13 +112,11 @@ def test_the_summary_kept_matches_one_rebuilt_after_mixed_writes(ctx: Context) -
     for iid in (first, second):
         assert summary(ctx, iid) == rebuilt(ctx, iid)
     found = summary(ctx, second)
-    wanted = summaries.mask(ALL)
-    assert summaries.coverage(hour_flags(found, ago(105)), wanted) == Coverage.ASLEEP
-    assert summaries.coverage(hour_flags(found, ago(115)), wanted) == Coverage.EMPTY
-    assert summaries.coverage(hour_flags(found, ago(122)), wanted) == Coverage.PARTIAL
-    assert summaries.coverage(hour_flags(found, ago(50)), summaries.mask(ALL[:2])) == (
-        Coverage.COMPLETE
-    )
+    wanted = recent.mask(ALL)
+    assert recent.coverage(hour_flags(found, ago(105)), wanted) == Coverage.ASLEEP
+    assert recent.coverage(hour_flags(found, ago(115)), wanted) == Coverage.EMPTY
+    assert recent.coverage(hour_flags(found, ago(122)), wanted) == Coverage.PARTIAL
+    assert recent.coverage(hour_flags(found, ago(50)), recent.mask(ALL[:2])) == (Coverage.COMPLETE)
 
 
 def test_asleep_markers_are_summarized_as_the_store_keeps_them(ctx: Context) -> None:
@@ -131,7 +129,7 @@ def test_asleep_markers_are_summarized_as_the_store_keeps_them(ctx: Context) -> 
     with ctx.sessions() as session:
         kept = session.get(SampleRow, (iid, "cpu", ago(2)))
         assert kept is not None
-    cpu_asleep = summaries.BIT["cpu"] << summaries.ASLEEP
+    cpu_asleep = recent.BIT["cpu"] << recent.ASLEEP
     assert hour_flags(found, ago(1)) & cpu_asleep
     assert bool(hour_flags(found, ago(2)) & cpu_asleep) == (kept.source == "asleep")
     assert found["cpu_averages"][-3] == kept.average
@@ -166,7 +164,7 @@ def test_hours_that_leave_the_recent_window_are_forgotten_as_newer_ones_arrive(
 
     found = summary(ctx, iid)
     assert found["newest_hour"] == NEWEST
-    assert found["cpu_averages"][:-3] == [None] * (summaries.RECENT_HOURS - 3)
+    assert found["cpu_averages"][:-3] == [None] * (recent.RECENT_HOURS - 3)
     assert (found["idle_hours"], found["awake_hours"], found["idle_share"]) == (3, 3, 1.0)
     assert found["last_active_hour"] == ago(500)
     assert found == rebuilt(ctx, iid)

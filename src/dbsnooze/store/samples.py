@@ -134,8 +134,8 @@ def upsert(db: Db, stats: Sequence[HourlyStat], source: Source, fetched_at: date
     for chunk in _chunks(rows, CHUNK_ROWS):
         with _staged(conn, chunk):
             conn.execute(_UPSERT, {"source": source.value, "fetched_at": fetched_at})
+            summaries.note_samples(conn, _STAGE, source)
         _unmark(conn, chunk)
-        summaries.note_samples(conn, chunk, source)
     return len(rows)
 
 
@@ -160,7 +160,7 @@ def mark_empty(db: Db, keys: Iterable[Key], checked_at: datetime) -> int:
     for chunk in _chunks(rows, CHUNK_ROWS):
         with _staged(conn, chunk):
             written += conn.execute(_MARK_EMPTY, {"checked_at": checked_at}).rowcount
-        summaries.note_empty(conn, chunk)
+            summaries.note_empty(conn, _STAGE)
     return written
 
 

@@ -1,132 +1,131 @@
 """Per-instance summaries for the fleet page, kept up to date as samples are written.
 
 One row per instance: its newest and oldest stored hours, its last active hour, its idle share
-over the last 7 days of stored history, and per-hour flags and CPU averages for the
-`RECENT_HOURS` ending at its newest hour (what the sparkline and the coverage bar draw). The
-sample writers call `note_samples` and `note_empty` inside their own transaction, once per
-batch: the batch is aggregated per instance in memory, then one read and one write touch one
-row per instance, whatever the batch's size. `rebuild` computes the same rows from the stored
-samples (migration 0005 uses it for existing data; retention for rows it shortened).
-
-An hour's flags hold one bit per metric (its position in `METRICS`, which only ever grows) in
-each of four bytes: stored, asleep, empty (asked, the cloud had nothing), and active.
+over the last 7 days of stored history, and the flags and CPU averages of its recent hours
+(store.recent) that the sparkline and the coverage bar draw. The sample writers call
+`note_samples` and `note_empty` inside their own transaction, once per staged chunk: the
+database folds the chunk into one row per instance and hour, then one read and one write touch
+one summary per instance, whatever the chunk's size. `rebuild` computes the same rows from the
+stored samples (migration 0005 uses it for history stored before it; retention for rows it
+shortened).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeAlias, cast
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
+    Float,
+    Integer,
+    Select,
+    String,
     Table,
     and_,
     bindparam,
+    case,
+    column,
     delete,
+    exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
+    table,
 )
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dbsnooze.activity import ACTIVE_AT, is_active
-from dbsnooze.domain import HOUR, Coverage, Source
-from dbsnooze.metrics import METRICS
+from dbsnooze.activity import ACTIVE_AT
+from dbsnooze.domain import HOUR, Source
+from dbsnooze.store.recent import (
+    ACTIVITY,
+    BIT,
+    CPU,
+    RECENT_HOURS,
+    HourBits,
+    Recent,
+    hour_at,
+    hour_number,
+)
 from dbsnooze.store.tables import EmptyHourRow, SampleRow, SummaryRow
+from dbsnooze.store.types import UTCDateTime
 
-Row: TypeAlias = tuple[Any, ...]  # (instance_id, metric, hour, average, ...) as the store stages
-RECENT_HOURS = 8 * 24  # the 7-day sparkline window and the not-yet-final hours after it
-IDLE_HOURS = 7 * 24  # the idle share's window, ending at the newest stored hour
 ID_BATCH = 500
-STORED, ASLEEP, EMPTY, ACTIVE = 0, 8, 16, 24  # each flag byte's shift
-BIT = {metric: 1 << index for index, metric in enumerate(METRICS)}
-ACTIVITY = sum(BIT[metric] for metric in ACTIVE_AT)
-ALL = sum(BIT.values())
-CPU = "cpu"
+ASLEEP = Source.ASLEEP.value
 _TABLE = cast(Table, SummaryRow.__table__)
+_SAMPLES = cast(Table, SampleRow.__table__)
+_MARKERS = cast(Table, EmptyHourRow.__table__)
 
 
-# --- one instance's recent hours ------------------------------------------------------------
+def _number(value: int) -> Any:
+    return literal_column(str(value), Integer)  # our constants, inline: typed as int4
 
 
-def hour_number(hour: datetime) -> int:
-    return int(hour.timestamp()) // 3600
+def _bit(metric: Any) -> Any:
+    return case({m: _number(bit) for m, bit in BIT.items()}, value=metric, else_=_number(0))
 
 
-@dataclass(slots=True)
-class Recent:
-    """Flags and CPU averages of the RECENT_HOURS ending at hour number `newest`."""
-
-    newest: int
-    flags: list[int]
-    cpu: list[float | None]
-
-    @classmethod
-    def blank(cls, newest: int) -> Recent:
-        return cls(newest, [0] * RECENT_HOURS, [None] * RECENT_HOURS)
-
-    @property
-    def first(self) -> int:
-        return self.newest - RECENT_HOURS + 1
-
-    def advance(self, newest: int) -> None:
-        """Move the window forward to end at `newest`; hours that fall off are forgotten."""
-        shift = newest - self.newest
-        if shift <= 0:
-            return
-        keep = max(0, RECENT_HOURS - shift)
-        self.flags = self.flags[RECENT_HOURS - keep :] + [0] * (RECENT_HOURS - keep)
-        self.cpu = self.cpu[RECENT_HOURS - keep :] + [None] * (RECENT_HOURS - keep)
-        self.newest = newest
-
-    def sample(self, number: int, metric: str, average: float, asleep: bool) -> None:
-        index, bit = number - self.first, BIT.get(metric, 0)
-        if not 0 <= index < RECENT_HOURS or not bit:
-            return
-        flags = (self.flags[index] | bit) & ~((bit << EMPTY) | (bit << ASLEEP) | (bit << ACTIVE))
-        if asleep:
-            flags |= bit << ASLEEP
-        elif is_active(metric, average):
-            flags |= bit << ACTIVE
-        self.flags[index] = flags
-        if metric == CPU:
-            self.cpu[index] = average
-
-    def empty(self, number: int, metric: str) -> None:
-        index, bit = number - self.first, BIT.get(metric, 0)
-        if 0 <= index < RECENT_HOURS and not self.flags[index] & bit:
-            self.flags[index] |= bit << EMPTY
-
-    def idle(self) -> tuple[int, int]:
-        """(idle hours, awake hours with activity data) over the last IDLE_HOURS."""
-        awake = idle = 0
-        for flags in self.flags[RECENT_HOURS - IDLE_HOURS :]:
-            if flags & ACTIVITY and not (flags >> ASLEEP) & ALL:
-                awake += 1
-                idle += not (flags >> ACTIVE) & ACTIVITY
-        return idle, awake
+def _active_bit(metric: Any, average: Any) -> Any:
+    """`activity.is_active` in SQL: the metric's bit when its average makes the hour active."""
+    rules = [(and_(metric == m, average >= t), _number(BIT[m])) for m, t in ACTIVE_AT.items()]
+    return case(*rules, else_=_number(0))
 
 
-def coverage(flags: int, wanted: int) -> Coverage:
-    """An hour's coverage state for the metrics in the `wanted` mask (as samples.hour_coverage)."""
-    stored = flags & wanted
-    if (flags >> ASLEEP) & wanted:
-        return Coverage.ASLEEP
-    if stored == wanted:
-        return Coverage.COMPLETE
-    if stored:
-        return Coverage.PARTIAL
-    return Coverage.EMPTY if (flags >> EMPTY) & wanted else Coverage.MISSING
+def _stage(name: str) -> Any:
+    return table(
+        name,
+        column("instance_id", Integer),
+        column("metric", String),
+        column("hour", UTCDateTime()),
+        column("average", Float),
+    )
 
 
-def mask(metrics: Iterable[str]) -> int:
-    return sum(BIT.get(metric, 0) for metric in set(metrics))
+def _hours(rows: Any, asleep: Any, active: Any) -> Select[Any]:
+    """(instance, hour, stored, asleep, active, cpu) bits per hour of a table of samples."""
+    return select(
+        rows.c.instance_id,
+        rows.c.hour,
+        func.sum(_bit(rows.c.metric)),
+        func.sum(asleep),
+        func.sum(active),
+        func.max(case((rows.c.metric == CPU, rows.c.average))),
+    ).group_by(rows.c.instance_id, rows.c.hour)
+
+
+def _stored_hours(rows: Any = _SAMPLES) -> Select[Any]:
+    asleep = rows.c.source == ASLEEP
+    return _hours(
+        rows,
+        case((asleep, _bit(rows.c.metric)), else_=_number(0)),
+        case((asleep, _number(0)), else_=_active_bit(rows.c.metric, rows.c.average)),
+    )
+
+
+def _marker_hours(rows: Any) -> Select[Any]:
+    return select(rows.c.instance_id, rows.c.hour, func.sum(_bit(rows.c.metric))).group_by(
+        rows.c.instance_id, rows.c.hour
+    )
+
+
+def _fetch(
+    conn: Connection, query: Select[Any], markers: bool = False
+) -> dict[int, list[HourBits]]:
+    found: dict[int, list[HourBits]] = {}
+    for row in conn.execute(query).tuples():
+        number = hour_number(row[1])
+        if markers:
+            bits = HourBits(number, empty=int(row[2]))
+        else:
+            bits = HourBits(number, int(row[2]), int(row[3]), int(row[4]), 0, row[5])
+        found.setdefault(row[0], []).append(bits)
+    return found
 
 
 # --- what the page reads --------------------------------------------------------------------
@@ -140,14 +139,6 @@ class Summary:
     last_active_hour: datetime | None
     idle_share: float | None
     recent: Recent | None
-
-
-def read(conn: Connection, instance_ids: Sequence[int]) -> dict[int, Summary]:
-    found: dict[int, Summary] = {}
-    for batch in _batches(sorted(set(instance_ids))):
-        for row in conn.execute(select(_TABLE).where(_TABLE.c.instance_id.in_(batch))):
-            found[row.instance_id] = _summary(row)
-    return found
 
 
 def _summary(row: Any) -> Summary:
@@ -164,85 +155,50 @@ def _summary(row: Any) -> Summary:
     )
 
 
+def read(conn: Connection, instance_ids: Sequence[int]) -> dict[int, Summary]:
+    found: dict[int, Summary] = {}
+    for batch in _batches(sorted(set(instance_ids))):
+        for row in conn.execute(select(_TABLE).where(_TABLE.c.instance_id.in_(batch))):
+            found[row.instance_id] = _summary(row)
+    return found
+
+
 # --- keeping them up to date ----------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Batch:
-    """One instance's part of a write: hour numbers, and what the summary needs of them."""
+def note_samples(conn: Connection, stage: str, source: Source) -> None:
+    """Fold the samples just upserted from the staging table into their instances' summaries.
 
-    cells: list[tuple[int, str, float, bool]] = field(default_factory=list)  # ..., asleep
-    empties: list[tuple[int, str]] = field(default_factory=list)
-    active: int | None = None  # the newest hour written active
-    inactive: set[int] = field(default_factory=set)  # hours whose activity was written idle
-
-
-def note_samples(conn: Connection, rows: Sequence[Row], source: Source) -> None:
-    """Fold a batch of upserted samples into their instances' summaries."""
-    asleep = source == Source.ASLEEP
-    numbers: dict[datetime, int] = {}
-    batches: dict[int, _Batch] = {}
-    for instance_id, metric, hour, average, *_ in rows:
-        number = numbers.get(hour)
-        if number is None:
-            number = numbers[hour] = hour_number(hour)
-        batch = batches.get(instance_id)
-        if batch is None:
-            batch = batches[instance_id] = _Batch()
-        batch.cells.append((number, metric, average, asleep))
-        if asleep or metric not in ACTIVE_AT:
-            continue
-        if is_active(metric, average):
-            batch.active = number if batch.active is None else max(batch.active, number)
-        else:
-            batch.inactive.add(number)
-    if asleep:
-        for instance_id, batch in batches.items():
-            _as_stored(conn, instance_id, batch)
-    _fold(conn, batches)
-
-
-def _as_stored(conn: Connection, instance_id: int, batch: _Batch) -> None:
-    """An asleep batch's recent hours as the store now holds them.
-
-    The writer decides whether an asleep marker replaces data, and the summary must say what
-    was kept. Asleep batches are small (a stopped instance's hours), so they are read back.
+    An asleep chunk is read back from the store for the keys it wrote: the writer decides
+    whether an asleep marker replaces data, and the summary must say what was kept.
     """
-    hours = {cell[0] for cell in batch.cells}
-    newest = max(hours)
-    first = newest - RECENT_HOURS + 1  # older hours are beyond every summary's recent window
-    query = select(SampleRow.metric, SampleRow.hour, SampleRow.average, SampleRow.source).where(
-        SampleRow.instance_id == instance_id,
-        SampleRow.hour >= _hour(max(first, min(hours))),
-        SampleRow.hour <= _hour(newest),
-    )
-    stored = [
-        (number, metric, average, source == Source.ASLEEP.value)
-        for metric, hour, average, source in conn.execute(query).tuples()
-        if (number := hour_number(hour)) in hours
-    ]
-    batch.cells = [cell for cell in batch.cells if cell[0] < first] + stored
-    batch.inactive = hours  # if asleep replaced the last active hour, it is read again
-
-
-def note_empty(conn: Connection, keys: Sequence[Row]) -> None:
-    """Fold metric-hours the cloud had nothing for into their instances' summaries."""
-    batches: dict[int, _Batch] = {}
-    for instance_id, metric, hour, *_ in keys:
-        batches.setdefault(instance_id, _Batch()).empties.append((hour_number(hour), metric))
-    _fold(conn, batches)
-
-
-def _fold(conn: Connection, batches: dict[int, _Batch]) -> None:
-    if not batches:
+    staged = _stage(stage)
+    if source != Source.ASLEEP:
+        active = _active_bit(staged.c.metric, staged.c.average)
+        _fold(conn, _fetch(conn, _hours(staged, _number(0), active)))
         return
-    ids = sorted(batches)
+    s = _SAMPLES.c
+    written = exists().where(
+        staged.c.instance_id == s.instance_id, staged.c.metric == s.metric, staged.c.hour == s.hour
+    )
+    _fold(conn, _fetch(conn, _stored_hours().where(written)))
+
+
+def note_empty(conn: Connection, stage: str) -> None:
+    """Fold the metric-hours just marked empty (from the staging table) into the summaries."""
+    _fold(conn, _fetch(conn, _marker_hours(_stage(stage)), markers=True))
+
+
+def _fold(conn: Connection, hours: dict[int, list[HourBits]]) -> None:
+    if not hours:
+        return
+    ids = sorted(hours)
     _create_missing(conn, ids)
     query = select(_TABLE).where(_TABLE.c.instance_id.in_(ids)).order_by(_TABLE.c.instance_id)
     stored = {row.instance_id: row for row in conn.execute(query.with_for_update())}
     changes, recheck = [], []
     for instance_id in ids:
-        values, stale = _merged(stored[instance_id], batches[instance_id])
+        values, stale = _merged(stored[instance_id], hours[instance_id])
         changes.append({"key": instance_id, **values})
         if stale:
             recheck.append(instance_id)
@@ -259,23 +215,36 @@ def _create_missing(conn: Connection, ids: list[int]) -> None:
     conn.execute(dialect.insert(_TABLE).on_conflict_do_nothing(), rows)
 
 
-def _merged(row: Any, batch: _Batch) -> tuple[dict[str, Any], bool]:
-    """The summary's new values after this batch, and whether last activity must be re-read."""
-    numbers = [cell[0] for cell in batch.cells] + [empty[0] for empty in batch.empties]
-    newest = max(numbers)
+def _merged(row: Any, hours: list[HourBits]) -> tuple[dict[str, Any], bool]:
+    """The summary's new values after these hours, and whether last activity must be re-read
+    (its hour was written again, without activity)."""
+    newest = max(hour.number for hour in hours)
     recent = Recent.blank(newest)
     if row.newest_hour is not None:
         recent = Recent(hour_number(row.newest_hour), row.hour_flags, row.cpu_averages)
         recent.advance(newest)
-    for number, metric, average, asleep in batch.cells:
-        recent.sample(number, metric, average, asleep)
-    for number, metric in batch.empties:
-        recent.empty(number, metric)
+    for hour in hours:
+        recent.apply(hour)
+    active = max((h.number for h in hours if h.active), default=None)
+    before = None if row.last_active_hour is None else hour_number(row.last_active_hour)
+    last, stale = row.last_active_hour, False
+    if active is not None and (before is None or active >= before):
+        last = hour_at(active)
+    elif before is not None:
+        stale = any(h.number == before and h.stored & ACTIVITY & ~h.active for h in hours)
+    sampled = [hour.number for hour in hours if hour.stored]
+    return _values(recent, row.oldest_sample_hour, sampled, last), stale
+
+
+def _values(
+    recent: Recent, oldest: datetime | None, sampled: list[int], last: datetime | None
+) -> dict[str, Any]:
+    if sampled and (oldest is None or min(sampled) < hour_number(oldest)):
+        oldest = hour_at(min(sampled))
     idle, awake = recent.idle()
-    last, stale = _last_active(row.last_active_hour, batch)
-    values = {
-        "newest_hour": _hour(recent.newest),
-        "oldest_sample_hour": _oldest(row.oldest_sample_hour, batch),
+    return {
+        "newest_hour": hour_at(recent.newest),
+        "oldest_sample_hour": oldest,
         "last_active_hour": last,
         "idle_hours": idle,
         "awake_hours": awake,
@@ -283,25 +252,6 @@ def _merged(row: Any, batch: _Batch) -> tuple[dict[str, Any], bool]:
         "hour_flags": recent.flags,
         "cpu_averages": recent.cpu,
     }
-    return values, stale
-
-
-def _last_active(stored: datetime | None, batch: _Batch) -> tuple[datetime | None, bool]:
-    before = None if stored is None else hour_number(stored)
-    if batch.active is not None and (before is None or batch.active >= before):
-        return _hour(batch.active), False
-    return stored, before is not None and before in batch.inactive
-
-
-def _oldest(stored: datetime | None, batch: _Batch) -> datetime | None:
-    if not batch.cells:
-        return stored
-    oldest = min(cell[0] for cell in batch.cells)
-    return _hour(oldest) if stored is None or oldest < hour_number(stored) else stored
-
-
-def _hour(number: int) -> datetime:
-    return datetime.fromtimestamp(number * 3600, UTC)
 
 
 def _save(conn: Connection, changes: list[dict[str, Any]]) -> None:
@@ -316,21 +266,14 @@ def _save(conn: Connection, changes: list[dict[str, Any]]) -> None:
     conn.execute(statement, changes)
 
 
-def _active() -> ColumnElement[bool]:
-    """`activity.is_active` as SQL, for rows of metric_samples."""
-    per_metric = (
-        and_(SampleRow.metric == metric, SampleRow.average >= threshold)
-        for metric, threshold in ACTIVE_AT.items()
-    )
-    return and_(SampleRow.source != Source.ASLEEP.value, or_(*per_metric))
-
-
 def newest_active(conn: Connection, ids: Sequence[int]) -> dict[int, datetime]:
     """Each instance's newest active hour, found in the samples: a scan of its history."""
+    s = SampleRow
+    active = or_(*(and_(s.metric == m, s.average >= t) for m, t in ACTIVE_AT.items()))
     query = (
-        select(SampleRow.instance_id, func.max(SampleRow.hour))
-        .where(SampleRow.instance_id.in_(ids), _active())
-        .group_by(SampleRow.instance_id)
+        select(s.instance_id, func.max(s.hour))
+        .where(s.instance_id.in_(ids), s.source != ASLEEP, active)
+        .group_by(s.instance_id)
     )
     return {instance_id: hour for instance_id, hour in conn.execute(query).tuples()}
 
@@ -353,8 +296,8 @@ def rebuild(conn: Connection, instance_ids: Sequence[int] | None = None) -> int:
 
 def _instances_with_data(conn: Connection) -> list[int]:
     found: set[int] = set()
-    for table in (SampleRow, EmptyHourRow):
-        found.update(conn.execute(select(table.instance_id).distinct()).scalars())
+    for rows in (_SAMPLES, _MARKERS):
+        found.update(conn.execute(select(rows.c.instance_id).distinct()).scalars())
     return sorted(found)
 
 
@@ -362,95 +305,60 @@ def _build(conn: Connection, ids: Sequence[int]) -> int:
     bounds = _bounds(conn, ids)
     if not bounds:
         return 0
-    data: dict[int, _Batch] = {i: _Batch() for i in bounds}
+    hours: dict[int, list[HourBits]] = {i: [] for i in bounds}
     starts: dict[int, list[int]] = {}  # most instances share their newest hour: few queries
     for instance_id, (newest, _) in bounds.items():
         starts.setdefault(newest - RECENT_HOURS + 1, []).append(instance_id)
     for first, group in starts.items():
-        for instance_id, metric, hour, average, source in _recent_samples(conn, group, first):
-            asleep = source == Source.ASLEEP.value
-            data[instance_id].cells.append((hour_number(hour), metric, average, asleep))
-        for instance_id, metric, hour in _recent_markers(conn, group, first):
-            data[instance_id].empties.append((hour_number(hour), metric))
+        for rows, markers in ((_SAMPLES, False), (_MARKERS, True)):
+            recent = (rows.c.instance_id.in_(group)) & (rows.c.hour >= hour_at(first))
+            query = (_marker_hours(rows) if markers else _stored_hours(rows)).where(recent)
+            for instance_id, found in _fetch(conn, query, markers).items():
+                hours[instance_id] += found
     active = newest_active(conn, list(bounds))
-    rows = [_built(i, bounds[i], active.get(i), data[i]) for i in sorted(bounds)]
-    conn.execute(insert(_TABLE), rows)
-    return len(rows)
-
-
-def _recent_samples(conn: Connection, ids: Sequence[int], first: int) -> Iterable[Row]:
-    columns = (SampleRow.instance_id, SampleRow.metric, SampleRow.hour, SampleRow.average)
-    query = select(*columns, SampleRow.source).where(
-        SampleRow.instance_id.in_(ids), SampleRow.hour >= _hour(first)
-    )
-    return conn.execute(query).tuples()
-
-
-def _recent_markers(conn: Connection, ids: Sequence[int], first: int) -> Iterable[Row]:
-    query = select(EmptyHourRow.instance_id, EmptyHourRow.metric, EmptyHourRow.hour).where(
-        EmptyHourRow.instance_id.in_(ids), EmptyHourRow.hour >= _hour(first)
-    )
-    return conn.execute(query).tuples()
+    built = [_built(i, bounds[i], active.get(i), hours[i]) for i in sorted(bounds)]
+    conn.execute(insert(_TABLE), built)
+    return len(built)
 
 
 def _bounds(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int, int | None]]:
     """Per instance: the newest hour with a sample or marker, and the oldest sample's hour."""
     found: dict[int, tuple[int, int | None]] = {}
-    samples = select(SampleRow.instance_id, func.max(SampleRow.hour), func.min(SampleRow.hour))
-    for instance_id, newest, oldest in conn.execute(
-        samples.where(SampleRow.instance_id.in_(ids)).group_by(SampleRow.instance_id)
-    ).tuples():
+    s, m = _SAMPLES.c, _MARKERS.c
+    sampled = select(s.instance_id, func.max(s.hour), func.min(s.hour)).group_by(s.instance_id)
+    for instance_id, newest, oldest in conn.execute(sampled.where(s.instance_id.in_(ids))):
         found[instance_id] = (hour_number(newest), hour_number(oldest))
-    markers = select(EmptyHourRow.instance_id, func.max(EmptyHourRow.hour))
-    for instance_id, marked in conn.execute(
-        markers.where(EmptyHourRow.instance_id.in_(ids)).group_by(EmptyHourRow.instance_id)
-    ).tuples():
-        sampled, first = found.get(instance_id, (0, None))
-        found[instance_id] = (max(sampled, hour_number(marked)), first)
+    marked = select(m.instance_id, func.max(m.hour)).group_by(m.instance_id)
+    for instance_id, newest in conn.execute(marked.where(m.instance_id.in_(ids))):
+        before, oldest = found.get(instance_id, (0, None))
+        found[instance_id] = (max(before, hour_number(newest)), oldest)
     return found
 
 
 def _built(
-    instance_id: int,
-    bounds: tuple[int, int | None],
-    last_active: datetime | None,
-    data: _Batch,
+    instance_id: int, bounds: tuple[int, int | None], last: datetime | None, hours: list[HourBits]
 ) -> dict[str, Any]:
     recent = Recent.blank(bounds[0])
-    for number, metric, average, asleep in data.cells:
-        recent.sample(number, metric, average, asleep)
-    for number, metric in data.empties:
-        recent.empty(number, metric)
-    idle, awake = recent.idle()
-    return {
-        "instance_id": instance_id,
-        "newest_hour": _hour(bounds[0]),
-        "oldest_sample_hour": None if bounds[1] is None else _hour(bounds[1]),
-        "last_active_hour": last_active,
-        "idle_hours": idle,
-        "awake_hours": awake,
-        "idle_share": idle / awake if awake else None,
-        "hour_flags": recent.flags,
-        "cpu_averages": recent.cpu,
-    }
+    for hour in sorted(hours, key=lambda h: h.empty):  # samples first: markers fill in after
+        recent.apply(hour)
+    oldest = None if bounds[1] is None else hour_at(bounds[1])
+    return {"instance_id": instance_id, **_values(recent, oldest, [], last)}
 
 
 def forget_before(conn: Connection, cutoff: datetime) -> None:
     """After retention deleted everything older than `cutoff`: what the summaries still hold."""
-    table = _TABLE.c
-    conn.execute(delete(_TABLE).where(table.newest_hour < cutoff))
+    c = _TABLE.c
+    conn.execute(delete(_TABLE).where(c.newest_hour < cutoff))
     conn.execute(
-        sql_update(_TABLE).where(table.last_active_hour < cutoff).values(last_active_hour=None)
+        sql_update(_TABLE).where(c.last_active_hour < cutoff).values(last_active_hour=None)
     )
-    first_kept = _hour(math.ceil(cutoff.timestamp() / 3600))
+    first_kept = hour_at(math.ceil(cutoff.timestamp() / 3600))
     conn.execute(
         sql_update(_TABLE)
-        .where(table.oldest_sample_hour < first_kept)
+        .where(c.oldest_sample_hour < first_kept)
         .values(oldest_sample_hour=first_kept)
     )
-    shortened = select(table.instance_id).where(
-        table.newest_hour < cutoff + (RECENT_HOURS - 1) * HOUR
-    )
+    shortened = select(c.instance_id).where(c.newest_hour < cutoff + (RECENT_HOURS - 1) * HOUR)
     rebuild(conn, list(conn.execute(shortened).scalars()))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from dbsnooze.collect.hours import backfill_window
 from dbsnooze.domain import Coverage, HourRange
-from dbsnooze.store import summaries
+from dbsnooze.store import recent, summaries
 from dbsnooze.web import svg
 
 SPARK_DAYS = 7
@@ -93,7 +93,7 @@ def page_extras(
         return {}
     window = spark_window(now)
     found = summaries.read(session.connection(), ids)
-    wanted, spark = summaries.mask(metrics), SPARK_METRIC in metrics
+    wanted, spark = recent.mask(metrics), SPARK_METRIC in metrics
     return {i: _extras(found.get(i), window, wanted, spark) for i in ids}
 
 
@@ -105,11 +105,11 @@ def _extras(
         blank = Spark([None] * hours, [False] * hours)
         return Extras(blank, {Coverage.MISSING: hours}, None, hours=hours)
     flags, cpu = _cut(summary.recent, window)
-    asleep_bit = summaries.BIT[SPARK_METRIC] << summaries.ASLEEP
+    asleep_bit = recent.BIT[SPARK_METRIC] << recent.ASLEEP
     values: list[float | None] = cpu if spark else [None] * hours
     coverage: dict[Coverage, int] = {}
     for hour_flags, count in Counter(flags).items():  # a few distinct flag values per week
-        state = summaries.coverage(hour_flags, wanted)
+        state = recent.coverage(hour_flags, wanted)
         coverage[state] = coverage.get(state, 0) + count
     return Extras(
         Spark(values, [bool(f & asleep_bit) for f in flags]),
@@ -121,13 +121,13 @@ def _extras(
     )
 
 
-def _cut(recent: summaries.Recent, window: HourRange) -> tuple[list[int], list[float | None]]:
+def _cut(hours: recent.Recent, window: HourRange) -> tuple[list[int], list[float | None]]:
     """The window's flags and CPU averages; hours the summary does not reach hold nothing."""
-    start = summaries.hour_number(window.start) - recent.first
+    start = recent.hour_number(window.start) - hours.first
     end = start + window.hours
-    if start >= 0 and end <= len(recent.flags):
-        return recent.flags[start:end], recent.cpu[start:end]
-    reach = range(len(recent.flags))
-    flags = [recent.flags[i] if i in reach else 0 for i in range(start, end)]
-    cpu = [recent.cpu[i] if i in reach else None for i in range(start, end)]
+    if start >= 0 and end <= len(hours.flags):
+        return hours.flags[start:end], hours.cpu[start:end]
+    reach = range(len(hours.flags))
+    flags = [hours.flags[i] if i in reach else 0 for i in range(start, end)]
+    cpu = [hours.cpu[i] if i in reach else None for i in range(start, end)]
     return flags, cpu
