@@ -31,6 +31,7 @@ from sqlalchemy import (
     column,
     delete,
     exists,
+    extract,
     func,
     insert,
     literal_column,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy import cast as cast_
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -87,11 +89,20 @@ def _stage(name: str) -> Any:
     )
 
 
-def _hours(rows: Any, asleep: Any, active: Any) -> Select[Any]:
-    """(instance, hour, stored, asleep, active, cpu) bits per hour of a table of samples."""
+def _hour_number(hour: Any, dialect: str) -> Any:
+    """Hours since the epoch, worked out by the database: no datetime is built per row."""
+    if dialect == "postgresql":
+        seconds = cast_(extract("epoch", hour), Integer)
+    else:
+        seconds = cast_(func.strftime("%s", hour), Integer)
+    return seconds // _number(3600)
+
+
+def _hours(rows: Any, asleep: Any, active: Any, dialect: str) -> Select[Any]:
+    """(instance, hour number, stored, asleep, active, cpu) per hour of a table of samples."""
     return select(
         rows.c.instance_id,
-        rows.c.hour,
+        _hour_number(rows.c.hour, dialect),
         func.sum(_bit(rows.c.metric)),
         func.sum(asleep),
         func.sum(active),
@@ -99,17 +110,19 @@ def _hours(rows: Any, asleep: Any, active: Any) -> Select[Any]:
     ).group_by(rows.c.instance_id, rows.c.hour)
 
 
-def _stored_hours(rows: Any = _SAMPLES) -> Select[Any]:
+def _stored_hours(dialect: str, rows: Any = _SAMPLES) -> Select[Any]:
     asleep = rows.c.source == ASLEEP
     return _hours(
         rows,
         case((asleep, _bit(rows.c.metric)), else_=_number(0)),
         case((asleep, _number(0)), else_=_active_bit(rows.c.metric, rows.c.average)),
+        dialect,
     )
 
 
-def _marker_hours(rows: Any) -> Select[Any]:
-    return select(rows.c.instance_id, rows.c.hour, func.sum(_bit(rows.c.metric))).group_by(
+def _marker_hours(rows: Any, dialect: str) -> Select[Any]:
+    number = _hour_number(rows.c.hour, dialect)
+    return select(rows.c.instance_id, number, func.sum(_bit(rows.c.metric))).group_by(
         rows.c.instance_id, rows.c.hour
     )
 
@@ -119,7 +132,7 @@ def _fetch(
 ) -> dict[int, list[HourBits]]:
     found: dict[int, list[HourBits]] = {}
     for row in conn.execute(query).tuples():
-        number = hour_number(row[1])
+        number = int(row[1])
         if markers:
             bits = HourBits(number, empty=int(row[2]))
         else:
@@ -172,21 +185,21 @@ def note_samples(conn: Connection, stage: str, source: Source) -> None:
     An asleep chunk is read back from the store for the keys it wrote: the writer decides
     whether an asleep marker replaces data, and the summary must say what was kept.
     """
-    staged = _stage(stage)
+    staged, dialect = _stage(stage), conn.dialect.name
     if source != Source.ASLEEP:
         active = _active_bit(staged.c.metric, staged.c.average)
-        _fold(conn, _fetch(conn, _hours(staged, _number(0), active)))
+        _fold(conn, _fetch(conn, _hours(staged, _number(0), active, dialect)))
         return
     s = _SAMPLES.c
     written = exists().where(
         staged.c.instance_id == s.instance_id, staged.c.metric == s.metric, staged.c.hour == s.hour
     )
-    _fold(conn, _fetch(conn, _stored_hours().where(written)))
+    _fold(conn, _fetch(conn, _stored_hours(dialect).where(written)))
 
 
 def note_empty(conn: Connection, stage: str) -> None:
     """Fold the metric-hours just marked empty (from the staging table) into the summaries."""
-    _fold(conn, _fetch(conn, _marker_hours(_stage(stage)), markers=True))
+    _fold(conn, _fetch(conn, _marker_hours(_stage(stage), conn.dialect.name), markers=True))
 
 
 def _fold(conn: Connection, hours: dict[int, list[HourBits]]) -> None:
@@ -306,13 +319,15 @@ def _build(conn: Connection, ids: Sequence[int]) -> int:
     if not bounds:
         return 0
     hours: dict[int, list[HourBits]] = {i: [] for i in bounds}
+    dialect = conn.dialect.name
     starts: dict[int, list[int]] = {}  # most instances share their newest hour: few queries
     for instance_id, (newest, _) in bounds.items():
         starts.setdefault(newest - RECENT_HOURS + 1, []).append(instance_id)
     for first, group in starts.items():
         for rows, markers in ((_SAMPLES, False), (_MARKERS, True)):
             recent = (rows.c.instance_id.in_(group)) & (rows.c.hour >= hour_at(first))
-            query = (_marker_hours(rows) if markers else _stored_hours(rows)).where(recent)
+            hourly = _marker_hours(rows, dialect) if markers else _stored_hours(dialect, rows)
+            query = hourly.where(recent)
             for instance_id, found in _fetch(conn, query, markers).items():
                 hours[instance_id] += found
     active = newest_active(conn, list(bounds))
