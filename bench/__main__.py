@@ -110,7 +110,7 @@ def _run(names: list[str], quick: bool, stores: list[str], clock: FrozenClock) -
         plan_read = read.Plan.quick() if quick else read.Plan.full()
         yield _timed("read", lambda: read.run(clock, stores, plan_read))
     if "page" in names:
-        plan_page = page.Plan.quick() if quick else page.Plan.full()
+        plan_page = page.QUICK if quick else page.FULL
         yield _timed("page", lambda: page.run(clock, stores, plan_page))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -29,7 +28,7 @@ from bench.harness import (
     percentile,
     profiled,
 )
-from bench.read import DAYS, INSTANCES, load
+from bench.read import DAYS, INSTANCES, Plan, load
 from dbsnooze.api.app import create_app
 from dbsnooze.context import Context
 from dbsnooze.store import summaries
@@ -45,19 +44,11 @@ PAGES: tuple[tuple[str, str, float | None, bool], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    instances: int
-    repeats: int
-    baseline_repeats: int
-
-    @classmethod
-    def full(cls) -> Plan:
-        return cls(INSTANCES, 21, 5)
-
-    @classmethod
-    def quick(cls) -> Plan:
-        return cls(100, 7, 3)
+# read.Plan's sizes: instances stored, warm-up requests, timed requests (the baseline, seconds a
+# request at full size, is timed BASELINE_SHARE as many times)
+FULL = Plan(INSTANCES, 1, 21)
+QUICK = Plan(100, 1, 7)
+BASELINE_SHARE = 4
 
 
 def run(clock: FrozenClock, stores: list[str], plan: Plan) -> Report:
@@ -86,7 +77,7 @@ def run(clock: FrozenClock, stores: list[str], plan: Plan) -> Report:
             )
     report.notes += [
         "time: one request through the real app in this process (TestClient), rendering "
-        f"included; median of {plan.repeats} after a warm-up ({plan.baseline_repeats} for the "
+        f"included; median of {plan.requests} after a warm-up ({_baseline(plan)} for the "
         "baseline)",
         "baseline: the same app with the history columns computed from the samples per request "
         "(sparkline and coverage from the week's samples, last activity from every stored hour)",
@@ -106,11 +97,11 @@ def _measure(store: str, clock: FrozenClock, plan: Plan) -> tuple[list[dict[str,
         with _client(ctx) as client:
             for label, path, target, compare in PAGES:
                 with profiled(f"page-{store}-{label.split()[0]}"):
-                    times = _times(client, path, plan.repeats)
+                    times = _times(client, path, plan)
                 baseline = None
                 if compare:
                     with _from_samples():
-                        baseline = median(_times(client, path, plan.baseline_repeats))
+                        baseline = median(_times(client, path, plan, _baseline(plan)))
                 rows.append(_row(store, label, target, times, baseline))
     return rows, rebuild_seconds
 
@@ -147,11 +138,16 @@ def _from_samples() -> Iterator[None]:
         overview.page_extras = kept
 
 
-def _times(client: TestClient, path: str, repeats: int) -> list[float]:
-    """Milliseconds per request, after one warm-up request."""
-    _get(client, path)
+def _baseline(plan: Plan) -> int:
+    return max(3, plan.requests // BASELINE_SHARE)
+
+
+def _times(client: TestClient, path: str, plan: Plan, repeats: int | None = None) -> list[float]:
+    """Milliseconds per request, after the plan's warm-up requests."""
+    for _ in range(plan.warmup):
+        _get(client, path)
     found = []
-    for _ in range(repeats):
+    for _ in range(plan.requests if repeats is None else repeats):
         started = time.perf_counter()
         _get(client, path)
         found.append((time.perf_counter() - started) * 1000)

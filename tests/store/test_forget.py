@@ -33,12 +33,13 @@ H0 = datetime(2026, 11, 18, 10, tzinfo=UTC)
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 
 
-def counts(ctx: Context) -> dict[str, int]:
+def counts(ctx: Context) -> tuple[int, ...]:
+    """Instances, samples, empty markers, summaries."""
     with ctx.sessions() as session:
-        return {
-            row.__tablename__: session.scalar(select(func.count()).select_from(row)) or 0
+        return tuple(
+            session.scalar(select(func.count()).select_from(row)) or 0
             for row in (InstanceRow, SampleRow, EmptyHourRow, SummaryRow)
-        }
+        )
 
 
 def test_deleting_an_account_deletes_its_instances_history_and_no_other(ctx: Context) -> None:
@@ -51,24 +52,14 @@ def test_deleting_an_account_deletes_its_instances_history_and_no_other(ctx: Con
             ]
             samples.upsert(session, stats, Source.BACKFILL, NOW)
             samples.mark_empty(session, [(instance_id, "connections", H0)], NOW)
-    assert counts(ctx) == {
-        "instances": 2,
-        "metric_samples": 6,
-        "empty_hours": 2,
-        "instance_summaries": 2,
-    }
+    assert counts(ctx) == (2, 6, 2, 2)
     with ctx.sessions() as session:
         doomed = account_store.by_name(session, "main")
         assert doomed is not None
 
     accounts.delete(ctx, doomed.id, "test")
 
-    assert counts(ctx) == {
-        "instances": 1,
-        "metric_samples": 3,
-        "empty_hours": 1,
-        "instance_summaries": 1,
-    }
+    assert counts(ctx) == (1, 3, 1, 1)
     with ctx.sessions() as session:
         assert set(session.scalars(select(SampleRow.instance_id))) == {kept}
 
