@@ -13,7 +13,7 @@ from dbsnooze.jobs import queue
 from dbsnooze.providers.aws.inventory import check_credentials
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.store import accounts as account_store
-from dbsnooze.store import events
+from dbsnooze.store import events, retention
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import AccountRow, InstanceRow
 
@@ -85,6 +85,7 @@ def delete(ctx: Context, account_id: int, actor: str) -> None:
         instance_ids = select(InstanceRow.id).where(InstanceRow.account_id == account_id)
         why = f"cloud account {name!r} (id {account_id}) was deleted"
         cancelled = queue.cancel_working_on(session, instance_ids, ctx.clock(), why)
+        retention.forget_instances(session, account_id)
         session.delete(row)
         events.record(
             session,

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.domain import HOUR, HourRange, floor_hour
 from dbsnooze.errors import Unprocessable
-from dbsnooze.metrics import METRICS, memory_used_percent
+from dbsnooze.metrics import METRICS, memory_used_percent, memory_used_percents
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow
 
@@ -28,6 +29,16 @@ RANGES: dict[str, timedelta] = {
 }
 MAX_SPAN = timedelta(days=HARD_MAX_BACKFILL_DAYS)
 MEMORY_PERCENT = "memory_used_percent"
+PERCENT = "Percent"
+# The statistics a history can carry, each with its key in the JSON answer (averages keep the
+# name `series` that charts read).
+STAT_KEYS: dict[str, str] = {
+    "average": "series",
+    "maximum": "maximum",
+    "minimum": "minimum",
+    "sample_count": "sample_count",
+}
+DEFAULT_STATS = ("average", "maximum")
 
 
 def window_for(
@@ -72,9 +83,14 @@ class History:
     instance_id: int
     window: HourRange
     metrics: list[str]
-    series: dict[str, list[float | None]]
-    maximum: dict[str, list[float | None]]
+    stats: list[str]
+    values: dict[str, dict[str, list[float | None]]]  # statistic -> metric -> one per hour
     coverage: list[str]
+
+    @property
+    def series(self) -> dict[str, list[float | None]]:
+        """The hourly averages, what charts draw."""
+        return self.values.get("average", {})
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,40 +100,88 @@ class History:
             "step_seconds": 3600,
             "hours": list(_hour_labels(self.window)),
             "metrics": self.metrics,
-            "series": self.series,
-            "maximum": self.maximum,
+            "stats": self.stats,
+            "units": {m: unit_of(m, "average") for m in self._columns()},
+            **{STAT_KEYS[stat]: self.values[stat] for stat in self.stats},
             "coverage": self.coverage,
             "coverage_summary": dict(Counter(self.coverage)),
         }
 
-    def to_json(self) -> dict[str, Any]:
-        """`as_dict` in JSON types already: FastAPI's generic encoder would walk ~25,000 values."""
-        found = self.as_dict()
-        return {**found, "start": self.window.start.isoformat(), "end": self.window.end.isoformat()}
+    def to_json(self) -> bytes:
+        """`as_dict` as JSON bytes by orjson: FastAPI's generic encoder would walk ~25,000 values,
+        and the json module takes several times longer over them."""
+        return orjson.dumps(self.as_dict())
 
     def to_csv(self) -> str:
+        """One row per hour; a column per metric and statistic, named with its unit; values as
+        stored, written with the fewest digits that read back as the same float."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        columns = list(self.series)
-        writer.writerow(["hour", "coverage", *columns])
-        for i, hour in enumerate(self.window):
-            values = [_csv_number(self.series[c][i]) for c in columns]
-            writer.writerow([hour.isoformat(), self.coverage[i], *values])
+        columns = [(m, stat) for m in self._columns() for stat in self.stats]
+        writer.writerow(["hour", "coverage", *(csv_column(m, stat) for m, stat in columns)])
+        lists = [self.values[stat][m] for m, stat in columns]
+        for i, hour in enumerate(_hour_labels(self.window)):
+            writer.writerow([hour, self.coverage[i], *(_csv_number(v[i]) for v in lists)])
         return out.getvalue()
 
+    def _columns(self) -> list[str]:
+        return list(self.values[self.stats[0]])
 
-def history(session: Session, row: InstanceRow, metrics: list[str], window: HourRange) -> History:
+
+def history(
+    session: Session,
+    row: InstanceRow,
+    metrics: list[str],
+    window: HourRange,
+    stats: Sequence[str] = DEFAULT_STATS,
+) -> History:
     found = samples.series(session, row.id, metrics, window)
     empty = samples.empty_hours(session, row.id, metrics, window)
-    series: dict[str, list[float | None]] = {m: found[m].average for m in metrics}
-    maximum: dict[str, list[float | None]] = {m: found[m].maximum for m in metrics}
+    values = {stat: {m: getattr(found[m], stat) for m in metrics} for stat in stats}
     if "freeable_memory" in metrics:
         memory, instance_class = found["freeable_memory"], row.instance_class
-        series[MEMORY_PERCENT] = [memory_used_percent(v, instance_class) for v in memory.average]
-        # least free memory in the hour is the most used
-        maximum[MEMORY_PERCENT] = [memory_used_percent(v, instance_class) for v in memory.minimum]
+        for stat in stats:
+            values[stat][MEMORY_PERCENT] = _memory_percent(memory, stat, instance_class)
     coverage = [state.value for state in samples.hour_coverage(found, window, empty)]
-    return History(row.id, window, metrics, series, maximum, coverage)
+    return History(row.id, window, metrics, list(stats), values, coverage)
+
+
+def _memory_percent(memory: samples.Series, stat: str, instance_class: str) -> list[float | None]:
+    if stat == "sample_count":
+        return memory.sample_count
+    # the least free memory in an hour is the most used, and the other way round
+    source = {"average": "average", "maximum": "minimum", "minimum": "maximum"}[stat]
+    return memory_used_percents(getattr(memory, source), instance_class)
+
+
+def parse_stats(raw: str | None) -> list[str]:
+    """`stats=` as a list of statistic names, in the order asked; a 422 for anything else."""
+    if raw is None:
+        return list(DEFAULT_STATS)
+    wanted = [part.strip() for part in raw.split(",") if part.strip()]
+    unknown = [stat for stat in wanted if stat not in STAT_KEYS]
+    if unknown or not wanted:
+        shown = ", ".join(repr(s[:40]) for s in unknown[:5]) or "(none)"
+        raise Unprocessable(
+            "unknown_statistic",
+            f"unknown statistic(s) {shown}; choose from {', '.join(STAT_KEYS)}",
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def unit_of(metric: str, stat: str) -> str:
+    """The unit of one statistic of a metric (or of derived memory used %), CloudWatch's names."""
+    if stat == "sample_count":
+        return "Count"
+    return PERCENT if metric == MEMORY_PERCENT else METRICS[metric].unit
+
+
+def csv_column(metric: str, stat: str) -> str:
+    """`<metric>_<statistic>_<unit>`, e.g. `cpu_average_percent`; a sample count has no unit."""
+    if stat == "sample_count":
+        return f"{metric}_sample_count"
+    unit = unit_of(metric, stat).lower().replace("/", "_per_")  # Count/Second: count_per_second
+    return f"{metric}_{stat}_{unit}"
 
 
 def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, Any]:
@@ -138,7 +202,7 @@ def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, 
         values[MEMORY_PERCENT] = {
             "hour": hour,
             "average": memory_used_percent(point.average, row.instance_class),
-            "unit": "Percent",
+            "unit": PERCENT,
         }
     return {"instance_id": row.id, "metrics": values}
 
@@ -149,4 +213,4 @@ def _hour_labels(window: HourRange) -> tuple[str, ...]:
 
 
 def _csv_number(value: float | None) -> str:
-    return "" if value is None else repr(round(value, 6))
+    return "" if value is None else repr(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NAMESPACE = "AWS/RDS"
@@ -53,7 +54,17 @@ CLASS_RAM_BYTES: dict[str, int] = {name: int(gib * GIB) for name, gib in _CLASS_
 
 def memory_used_percent(freeable_bytes: float | None, instance_class: str) -> float | None:
     """Memory used % from FreeableMemory; None for an unknown class, never a guess."""
+    return memory_used_percents([freeable_bytes], instance_class)[0]
+
+
+def memory_used_percents(
+    freeable: Sequence[float | None], instance_class: str
+) -> list[float | None]:
+    """`memory_used_percent` of a whole series, with the class's RAM looked up once."""
     ram = CLASS_RAM_BYTES.get(instance_class)
-    if ram is None or freeable_bytes is None:
-        return None
-    return round(max(0.0, min(100.0, 100.0 * (1 - freeable_bytes / ram))), 3)
+    if ram is None:
+        return [None] * len(freeable)
+    return [
+        None if v is None else round(max(0.0, min(100.0, 100.0 * (1 - v / ram))), 3)
+        for v in freeable
+    ]

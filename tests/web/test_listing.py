@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from dbsnooze.web.listing import parse
+
+NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 
 
 def test_filters_sort_and_paging_round_trip() -> None:
@@ -15,7 +19,7 @@ def test_filters_sort_and_paging_round_trip() -> None:
         50,
     )
     assert query.offset == 100
-    assert query.filter.q == "dev" and query.filter.account_id is None
+    assert query.filter(NOW).q == "dev" and query.filter(NOW).account_id is None
     assert query.url() == "/?q=dev&region=eu-west-1&sort=-class&page=3"
     assert query.url(page=1) == "/?q=dev&region=eu-west-1&sort=-class"
     assert parse({}).url() == "/"
@@ -40,4 +44,15 @@ def test_bad_values_fall_back_to_defaults() -> None:
         "",
         "",
     )
-    assert parse({"per_page": "250", "account": "7"}).filter.account_id == 7
+    assert parse({"per_page": "250", "account": "7"}).filter(NOW).account_id == 7
+
+
+def test_activity_filters_read_known_choices_only() -> None:
+    query = parse({"inactive": "7", "idle": "90", "sort": "-idle"})
+    found = query.filter(NOW)
+    assert (found.inactive_since, found.min_idle_share) == (NOW - timedelta(days=7), 0.9)
+    assert query.sort == "-idle" and query.filtered
+    assert query.url() == "/?inactive=7&idle=90&sort=-idle"
+    odd = parse({"inactive": "3", "idle": "101", "sort": "last_active"})
+    assert (odd.inactive, odd.idle, odd.sort) == ("", "", "last_active")
+    assert odd.filter(NOW).inactive_since is None and odd.filter(NOW).min_idle_share is None

@@ -114,6 +114,8 @@ class InstancePublic(BaseModel):
     last_seen_at: datetime
     deleted: bool
     deleted_at: datetime | None
+    last_active_at: datetime | None = None  # the latest active hour stored (see activity.py)
+    idle_share: float | None = None  # 0..1 of the awake hours in its last 7 stored days
 
 
 class EventPublic(BaseModel):

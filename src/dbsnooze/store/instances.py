@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from dbsnooze.domain import DiscoveredInstance
-from dbsnooze.store.tables import InstanceRow
+from dbsnooze.store.tables import InstanceRow, SummaryRow
 
 DELETED = "deleted"
 
@@ -33,6 +33,8 @@ class InstanceFilter:
     engine: str | None = None
     q: str | None = None
     include_deleted: bool = False
+    inactive_since: datetime | None = None  # history stored, and no active hour from then on
+    min_idle_share: float | None = None  # 0..1, of the awake hours of its last 7 stored days
 
 
 SORTABLE = {
@@ -43,7 +45,11 @@ SORTABLE = {
     "region": InstanceRow.region,
     "account": InstanceRow.account_id,
     "first_seen": InstanceRow.first_seen_at,
+    "last_active": SummaryRow.last_active_hour,
+    "idle": SummaryRow.idle_share,
 }
+ACTIVITY_SORTS = ("last_active", "idle")  # from the summaries; instances without one go last,
+# except that ascending last activity puts the never active first: the longest inactive
 
 
 def sync_region(
@@ -127,7 +133,7 @@ def get(session: Session, instance_id: int) -> InstanceRow | None:
 
 
 def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
-    query = select(InstanceRow)
+    query = select(InstanceRow).outerjoin(SummaryRow, SummaryRow.instance_id == InstanceRow.id)
     exact = {
         InstanceRow.provider: flt.provider,
         InstanceRow.account_id: flt.account_id,
@@ -142,6 +148,20 @@ def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
         query = query.where(InstanceRow.provider_id.ilike(f"%{_escape_like(flt.q)}%", escape="\\"))
     if not flt.include_deleted and flt.status != DELETED:
         query = query.where(InstanceRow.deleted_at.is_(None))
+    return _by_activity(query, flt)
+
+
+def _by_activity(
+    query: Select[tuple[InstanceRow]], flt: InstanceFilter
+) -> Select[tuple[InstanceRow]]:
+    if flt.inactive_since is not None:
+        last = SummaryRow.last_active_hour
+        query = query.where(
+            SummaryRow.oldest_sample_hour.is_not(None),
+            or_(last.is_(None), last < flt.inactive_since),
+        )
+    if flt.min_idle_share is not None:
+        query = query.where(SummaryRow.idle_share >= flt.min_idle_share)
     return query
 
 
@@ -150,9 +170,13 @@ def page(
 ) -> tuple[list[InstanceRow], int]:
     query = filtered(flt)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    descending = sort.startswith("-")
-    column = SORTABLE[sort.lstrip("-")]
+    descending, key = sort.startswith("-"), sort.lstrip("-")
+    column = SORTABLE[key]
     order = column.desc() if descending else column.asc()
+    if key == "last_active" and not descending:
+        order = order.nulls_first()
+    elif key in ACTIVITY_SORTS:
+        order = order.nulls_last()
     rows = session.scalars(query.order_by(order, InstanceRow.id).limit(limit).offset(offset))
     return list(rows), total
 

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from dbsnooze.store import summaries
 from dbsnooze.store.db import transaction
-from dbsnooze.store.tables import EmptyHourRow, SampleRow
+from dbsnooze.store.tables import EmptyHourRow, InstanceRow, SampleRow
 
 Key = tuple[int, str, datetime]
 
@@ -19,12 +20,17 @@ Key = tuple[int, str, datetime]
 def enforce_retention(sessions: sessionmaker[Session], cutoff: datetime, batch: int = 5000) -> int:
     """Delete samples and empty markers older than `cutoff`; returns rows deleted.
 
+    Summaries then forget what was deleted (store.summaries.forget_before).
+
     Each batch is its own short transaction, so a large purge never holds locks for long. Batches
     walk the primary key in order, so the whole purge reads the index once.
     """
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    return sum(_purge(sessions, row, cutoff, batch) for row in (SampleRow, EmptyHourRow))
+    deleted = sum(_purge(sessions, row, cutoff, batch) for row in (SampleRow, EmptyHourRow))
+    with transaction(sessions) as session:
+        summaries.forget_before(session.connection(), cutoff)
+    return deleted
 
 
 def _purge(
@@ -76,3 +82,14 @@ def _key_range(
     if until is not None:
         conditions.append(key <= until)
     return conditions
+
+
+def forget_instances(session: Session, account_id: int) -> int:
+    """Delete the samples and empty markers of an account's instances, before the account goes;
+    returns rows deleted. (They have no foreign key to cascade through: see migration 0005.)"""
+    instances = select(InstanceRow.id).where(InstanceRow.account_id == account_id)
+    conn = session.connection()
+    return sum(
+        conn.execute(delete(row).where(row.instance_id.in_(instances))).rowcount
+        for row in (SampleRow, EmptyHourRow)
+    )

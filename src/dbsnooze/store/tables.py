@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from dbsnooze.store.types import UTCDateTime
+from dbsnooze.store.types import NumberList, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -100,6 +100,8 @@ class SampleRow(Base):
     """One hour of one metric of one instance: the cloud's raw hourly statistics."""
 
     __tablename__ = "metric_samples"
+    # No foreign key: checking one per upserted row cost PostgreSQL half of the write. An
+    # account's deletion deletes its instances' samples (store.retention.forget_instances).
     __table_args__ = (
         # Provisional rows are a few live hours among millions: this index holds only them, so
         # finding what to fetch again costs next to nothing (see store/samples.py).
@@ -109,11 +111,10 @@ class SampleRow(Base):
             sqlite_where=text("final = 0"),
             postgresql_where=text("NOT final"),
         ),
+        {"sqlite_with_rowid": False},
     )
 
-    instance_id: Mapped[int] = mapped_column(
-        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
-    )
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
     average: Mapped[float]
@@ -129,13 +130,30 @@ class EmptyHourRow(Base):
     """The cloud was asked for this metric-hour and had nothing: not asked again unless forced."""
 
     __tablename__ = "empty_hours"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # no foreign key, as for samples
+
+    instance_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime]
+
+
+class SummaryRow(Base):
+    """What the fleet page shows of one instance, kept by store.summaries as samples are written."""
+
+    __tablename__ = "instance_summaries"
 
     instance_id: Mapped[int] = mapped_column(
         ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
     )
-    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(primary_key=True)
-    checked_at: Mapped[datetime]
+    newest_hour: Mapped[datetime | None]  # the newest hour with a sample or an empty marker
+    oldest_sample_hour: Mapped[datetime | None]
+    last_active_hour: Mapped[datetime | None]
+    idle_hours: Mapped[int] = mapped_column(Integer, default=0)
+    awake_hours: Mapped[int] = mapped_column(Integer, default=0)
+    idle_share: Mapped[float | None]
+    hour_flags: Mapped[list[int]] = mapped_column(NumberList)
+    cpu_averages: Mapped[list[float | None]] = mapped_column(NumberList)
 
 
 class JobRow(Base):

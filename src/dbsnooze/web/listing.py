@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from sqlalchemy import select
@@ -19,7 +20,10 @@ from dbsnooze.store.tables import InstanceRow
 PER_PAGE_CHOICES = (25, 50, 100, 250)
 DEFAULT_PER_PAGE = 50
 TEXT_LIMIT = 255
-FILTERS = ("q", "provider", "account", "region", "status", "engine")
+FILTERS = ("q", "provider", "account", "region", "status", "engine", "inactive", "idle")
+# The activity filters' menus: days without an active hour, and idle share at least (%).
+INACTIVE_CHOICES = {"1": "1 day or more", "7": "7 days or more", "30": "30 days or more"}
+IDLE_CHOICES = {"50": "50 % or more", "90": "90 % or more", "99": "99 % or more"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,8 @@ class ListQuery:
     region: str = ""
     status: str = ""
     engine: str = ""
+    inactive: str = ""
+    idle: str = ""
     sort: str = "name"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -38,8 +44,7 @@ class ListQuery:
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
 
-    @property
-    def filter(self) -> InstanceFilter:
+    def filter(self, now: datetime) -> InstanceFilter:
         return InstanceFilter(
             provider=self.provider or None,
             account_id=int(self.account) if self.account else None,
@@ -47,6 +52,8 @@ class ListQuery:
             status=self.status or None,
             engine=self.engine or None,
             q=self.q or None,
+            inactive_since=now - timedelta(days=int(self.inactive)) if self.inactive else None,
+            min_idle_share=int(self.idle) / 100 if self.idle else None,
         )
 
     @property
@@ -93,10 +100,16 @@ def parse(params: Mapping[str, str]) -> ListQuery:
         region=text("region"),
         status=text("status"),
         engine=text("engine"),
+        inactive=_choice(text("inactive"), INACTIVE_CHOICES),
+        idle=_choice(text("idle"), IDLE_CHOICES),
         sort=sort if sort.lstrip("-") in SORTABLE else "name",
         page=max(1, _whole(params.get("page"), 1)),
         per_page=per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE,
     )
+
+
+def _choice(raw: str, choices: Mapping[str, str]) -> str:
+    return raw if raw in choices else ""
 
 
 def _whole(raw: str | None, default: int) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from dbsnooze import __version__
+from dbsnooze.activity import ACTIVE_AT
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public as job_public
 from dbsnooze.api.schemas import JobPublic
@@ -61,7 +62,7 @@ def install(app: FastAPI) -> None:
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(version=__version__, metric_specs=METRICS)
-    templates.env.filters.update(sparkline=svg.sparkline, coverage_bar=svg.coverage_bar)
+    templates.env.filters.update(coverage_bar=svg.coverage_bar)
     return templates
 
 
@@ -126,7 +127,7 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=256)] = "") ->
 @pages.get("/")
 def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
     query, now = listing.parse(request.query_params), ctx.clock()
-    flt, limit, offset = query.filter, query.per_page, query.offset
+    flt, limit, offset = query.filter(now), query.per_page, query.offset
     rows, total = instance_store.page(session, flt, limit, offset, query.sort)
     extras = overview.page_extras(session, [r.id for r in rows], ctx.settings.metrics, now)
     return _render(
@@ -139,7 +140,9 @@ def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
         accounts={a.id: a.name for a in account_store.all_rows(session)},
         facets=listing.facets(session),
         window=overview.spark_window(now),
-        active_at=overview.ACTIVE_AT,
+        active_at=ACTIVE_AT,
+        inactive_choices=listing.INACTIVE_CHOICES,
+        idle_choices=listing.IDLE_CHOICES,
     )
 
 
@@ -162,7 +165,7 @@ def instance_page(
         range=chosen if chosen in RANGES else DEFAULT_RANGE,
         ranges=RANGES,
         metrics=ctx.settings.metrics,
-        active_at=overview.ACTIVE_AT,
+        active_at=ACTIVE_AT,
         vendor_ready=vendor_ready(),
         backfill_choices=[d for d in BACKFILL_CHOICES if d < max_days] + [max_days],
         backfill_default=min(ctx.settings.backfill_default_days, max_days),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,17 +52,22 @@ def sparkline(
     awake = [v for v, a in zip(values, asleep, strict=True) if v is not None and not a]
     top = max([SPARK_FLOOR, *awake])
     step = width / max(len(values), 1)
+    scale, base = (height - 2) / top, height - 1
     commands: list[str] = []
     pen_down = False
-    for i, (value, sleeping) in enumerate(zip(values, asleep, strict=True)):
+    for x, value, sleeping in zip(_xs(len(values), step), values, asleep, strict=True):
         if value is None or sleeping:
             pen_down = False
             continue
-        x = (i + 0.5) * step
-        y = height - 1 - (height - 2) * min(value, top) / top
-        commands.append(f"{'L' if pen_down else 'M'}{x:.1f} {y:.1f}")
+        y = base - scale * (value if value < top else top)
+        commands.append(f"{'L' if pen_down else 'M'}{x} {y:.1f}")
         pen_down = True
     return SparkDrawing(" ".join(commands), _bands(asleep, step), top)
+
+
+@functools.lru_cache(maxsize=8)  # every row of a page has the same x positions
+def _xs(count: int, step: float) -> tuple[str, ...]:
+    return tuple(f"{(i + 0.5) * step:.1f}" for i in range(count))
 
 
 def _bands(flags: Sequence[bool], step: float) -> list[Band]:

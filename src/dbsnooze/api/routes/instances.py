@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from dbsnooze.api.deps import SessionDep
+from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.schemas import InstancePublic, Page
+from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.errors import NotFound
 from dbsnooze.store import instances as instance_store
+from dbsnooze.store import summaries
 from dbsnooze.store.tables import InstanceRow
 
 router = APIRouter(prefix="/instances", tags=["instances"])
+INACTIVE_HELP = "only instances with history and no active hour in the last N days"
+IDLE_HELP = "only instances idle at least this share (%) of their last 7 stored days' awake hours"
 
 SortKey = Literal[
     "name",
@@ -29,10 +34,14 @@ SortKey = Literal[
     "-account",
     "first_seen",
     "-first_seen",
+    "last_active",
+    "-last_active",
+    "idle",
+    "-idle",
 ]
 
 
-def public(row: InstanceRow) -> InstancePublic:
+def public(row: InstanceRow, summary: summaries.Summary | None = None) -> InstancePublic:
     return InstancePublic(
         id=row.id,
         account_id=row.account_id,
@@ -50,12 +59,15 @@ def public(row: InstanceRow) -> InstancePublic:
         last_seen_at=row.last_seen_at,
         deleted=row.deleted_at is not None,
         deleted_at=row.deleted_at,
+        last_active_at=summary.last_active_hour if summary else None,
+        idle_share=summary.idle_share if summary else None,
     )
 
 
 @router.get("")
 def list_instances(
     session: SessionDep,
+    ctx: ContextDep,
     provider: Literal["aws", "gcp"] | None = None,
     account: Annotated[int | None, Query(ge=1)] = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
@@ -63,10 +75,15 @@ def list_instances(
     engine: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
     include_deleted: bool = False,
+    inactive_days: Annotated[
+        int | None, Query(ge=1, le=HARD_MAX_BACKFILL_DAYS, description=INACTIVE_HELP)
+    ] = None,
+    min_idle_percent: Annotated[int | None, Query(ge=0, le=100, description=IDLE_HELP)] = None,
     sort: SortKey = "name",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[InstancePublic]:
+    now = ctx.clock()
     flt = instance_store.InstanceFilter(
         provider=provider,
         account_id=account,
@@ -75,9 +92,13 @@ def list_instances(
         engine=engine,
         q=q,
         include_deleted=include_deleted,
+        inactive_since=now - timedelta(days=inactive_days) if inactive_days else None,
+        min_idle_share=None if min_idle_percent is None else min_idle_percent / 100,
     )
     rows, total = instance_store.page(session, flt, limit, offset, sort)
-    return Page(data=[public(r) for r in rows], count=total, limit=limit, offset=offset)
+    found = summaries.read(session.connection(), [r.id for r in rows])
+    data = [public(r, found.get(r.id)) for r in rows]
+    return Page(data=data, count=total, limit=limit, offset=offset)
 
 
 @router.get("/{instance_id}")
@@ -85,4 +106,4 @@ def get_instance(instance_id: int, session: SessionDep) -> InstancePublic:
     row = instance_store.get(session, instance_id)
     if row is None:
         raise NotFound("instance_not_found", f"no instance with id {instance_id}")
-    return public(row)
+    return public(row, summaries.read(session.connection(), [row.id]).get(row.id))

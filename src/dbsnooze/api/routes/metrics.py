@@ -29,6 +29,10 @@ router = APIRouter(tags=["metrics"])
 DaysParam = Annotated[str | None, Query(description="whole number of days ≥ 1")]
 FIRST_POLL_SECONDS = 0.05  # short jobs answer at once; longer waits look less often
 MAX_POLL_SECONDS = 1.0
+STATS_HELP = (
+    f"comma-separated statistics from {', '.join(history.STAT_KEYS)}; "
+    f"default {','.join(history.DEFAULT_STATS)}"
+)
 
 
 def parse_days(raw: str | None, default: int) -> int:
@@ -158,13 +162,14 @@ def metrics_history(
     end: datetime | None = None,
     metrics: Annotated[str | None, Query(description="comma-separated metric keys")] = None,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
-) -> JSONResponse | PlainTextResponse:
+    stats: Annotated[str | None, Query(max_length=255, description=STATS_HELP)] = None,
+) -> Response:
     row = _instance(session, instance_id)
     if range_ and (start or end):
         raise Unprocessable("invalid_range", "give either range or start/end, not both")
     window = history.window_for(ctx.clock(), range_, start, end)
     wanted = history.parse_metrics(metrics, ctx.settings.metrics)
-    found = history.history(session, row, wanted, window)
+    found = history.history(session, row, wanted, window, history.parse_stats(stats))
     if format_ == "csv":
         name = f"{row.provider_id}-{window.start:%Y%m%dT%H}-{window.end:%Y%m%dT%H}.csv"
         return PlainTextResponse(
@@ -172,7 +177,7 @@ def metrics_history(
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return JSONResponse(found.to_json())
+    return Response(found.to_json(), media_type="application/json")
 
 
 @router.get("/instances/{instance_id}/metrics/coverage")
