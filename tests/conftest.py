@@ -17,16 +17,23 @@ from faultproxy import FaultProxy
 
 PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
+LOOPBACK = "127.0.0.1,localhost,::1"
 
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Nothing a test does may read the developer's own AWS configuration or keys."""
+    """Nothing a test does may read the developer's own AWS configuration or keys, nor reach
+    anything beyond loopback over HTTP: every other address goes to a proxy that is not there."""
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # lower case wins
+        value = LOOPBACK if name == "no_proxy" else DEAD_PROXY
+        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(name.upper(), value)
     for name in list(os.environ):
         if name.startswith("DBSNOOZE_") and name != "DBSNOOZE_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 
 from dbsnooze import __version__
-from dbsnooze.api import errors
+from dbsnooze.api import errors, openapi
 from dbsnooze.api.deps import require_token
 from dbsnooze.api.routes import accounts, health, instances, inventory, jobs, metrics
 from dbsnooze.config import Settings
@@ -73,7 +73,11 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(require_token), *openapi.api_security(settings)],
+        responses=openapi.api_errors(settings),
+    )
     for module in (accounts, instances, inventory, metrics, jobs):
         api.include_router(module.router)
     app.include_router(api)

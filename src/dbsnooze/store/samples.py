@@ -22,6 +22,7 @@ from typing import Any, TypeAlias, cast
 
 import psycopg
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Dialect,
@@ -422,7 +423,7 @@ def _hour_slots(
     than handing back its stored text, which a table built once per window then maps to an index.
     """
     if dialect.name == "postgresql":
-        epoch = extract("epoch", SampleRow.hour).cast(Integer)
+        epoch = extract("epoch", SampleRow.hour).cast(BigInteger)  # int4 ends in 2038
         return (epoch - int(window.start.timestamp())) // 3600, _as_index
     return type_coerce(SampleRow.hour, NullType()), _slots(dialect, window).get
 

@@ -26,7 +26,11 @@ def prometheus(ctx: ContextDep) -> Response:
     return Response(exposition(ctx), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"description": "not ready", "content": {"application/json": {}}}},
+)
 def readyz(ctx: ContextDep) -> dict[str, Any] | JSONResponse:
     try:
         with ctx.engine.connect() as conn:

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from dbsnooze.api.deps import SessionDep
+from dbsnooze.api.openapi import errors
+from dbsnooze.api.params import Id, IdFilter, NameContains, Offset, Text
 from dbsnooze.api.schemas import InstancePublic, Page
 from dbsnooze.errors import NotFound
 from dbsnooze.store import instances as instance_store
@@ -57,15 +59,15 @@ def public(row: InstanceRow) -> InstancePublic:
 def list_instances(
     session: SessionDep,
     provider: Literal["aws", "gcp"] | None = None,
-    account: Annotated[int | None, Query(ge=1)] = None,
-    region: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=64)] = None,
-    engine: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
+    account: IdFilter = None,
+    region: Text = None,
+    status: Text = None,
+    engine: Text = None,
+    q: NameContains = None,
     include_deleted: bool = False,
     sort: SortKey = "name",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[InstancePublic]:
     flt = instance_store.InstanceFilter(
         provider=provider,
@@ -80,8 +82,8 @@ def list_instances(
     return Page(data=[public(r) for r in rows], count=total, limit=limit, offset=offset)
 
 
-@router.get("/{instance_id}")
-def get_instance(instance_id: int, session: SessionDep) -> InstancePublic:
+@router.get("/{instance_id}", responses=errors(404))
+def get_instance(instance_id: Id, session: SessionDep) -> InstancePublic:
     row = instance_store.get(session, instance_id)
     if row is None:
         raise NotFound("instance_not_found", f"no instance with id {instance_id}")
