@@ -1,38 +1,20 @@
-"""Browser-test helpers: a real server on a free loopback port, console capture, API calls."""
+"""Browser-test helpers: console capture, API calls, screenshots; the server is `serving.serve`."""
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from fastapi import FastAPI
+from serving import Served, serve
 
-from dbsnooze.api.app import create_app
-from dbsnooze.config import Settings
-from dbsnooze.context import Context
+__all__ = ["Served", "serve"]  # the web tests' server, shared with the API's fuzzing test
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 TIMEZONE = "America/New_York"  # not UTC, so a page that ignored the viewer's zone would show
 TOKEN = "browser-test-token-7f3a9c"
-START_TIMEOUT_S = 20.0
-
-
-@dataclass
-class Served:
-    url: str
-    app: FastAPI
-    ctx: Context
-    ids: dict[str, int] = field(default_factory=dict)
 
 
 class Console:
@@ -47,31 +29,6 @@ class Console:
 
     def unexpected(self) -> list[str]:
         return [e for e in self.errors if not any(p.search(e) for p in self.expected)]
-
-
-@contextmanager
-def serve(settings: Settings, ctx: Context) -> Iterator[Served]:
-    app = create_app(settings, ctx)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app, ctx)
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
 
 
 def screenshot_path(name: str) -> str:

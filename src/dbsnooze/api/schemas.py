@@ -21,26 +21,33 @@ T = TypeVar("T")
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
-# Key ids, secrets, session tokens and external ids go into HTTP headers and signatures.
+# Secrets, session tokens and external ids go into HTTP headers and signatures; key ids are
+# what AWS issues (and a `/` in one would break the signature's credential scope).
 ASCII_TOKEN = r"^[\x21-\x7e]+$"
+KEY_ID = r"^[A-Za-z0-9_]+$"
+_RULES = {ASCII_TOKEN: "printable ASCII without spaces", KEY_ID: "letters, digits or _"}
 
 
-def _ascii_token(value: SecretStr) -> SecretStr:
-    if not re.match(ASCII_TOKEN, value.get_secret_value()):
-        raise ValueError("must be printable ASCII without spaces")  # never echo the value
-    return value
+def _matches(pattern: str) -> AfterValidator:
+    def check(value: SecretStr) -> SecretStr:
+        if not re.match(pattern, value.get_secret_value()):
+            raise ValueError(f"must be {_RULES[pattern]}")  # never echo the value
+        return value
+
+    return AfterValidator(check)
 
 
-Token = Annotated[SecretStr, AfterValidator(_ascii_token)]
+Token = Annotated[SecretStr, _matches(ASCII_TOKEN)]
+KeyId = Annotated[SecretStr, _matches(KEY_ID)]
 
 
-def _token_field(min_length: int, max_length: int, default: Any = ...) -> Any:
-    """A secret's bounds; its pattern is checked by `Token` and shown in the OpenAPI document."""
+def _secret_field(min_length: int, max_length: int, pattern: str, default: Any = ...) -> Any:
+    """A secret's bounds, with the pattern its type checks shown in the OpenAPI document."""
     return Field(
         default,
         min_length=min_length,
         max_length=max_length,
-        json_schema_extra={"pattern": ASCII_TOKEN},
+        json_schema_extra={"pattern": pattern},
     )
 
 
@@ -59,15 +66,15 @@ class ProfileAuth(Strict):
 
 class StaticKeysAuth(Strict):
     method: Literal["static_keys"]
-    access_key_id: Token = _token_field(16, 128)
-    secret_access_key: Token = _token_field(1, 256)
-    session_token: Token | None = _token_field(1, 8192, default=None)
+    access_key_id: KeyId = _secret_field(16, 128, KEY_ID)
+    secret_access_key: Token = _secret_field(1, 256, ASCII_TOKEN)
+    session_token: Token | None = _secret_field(1, 8192, ASCII_TOKEN, default=None)
 
 
 class AssumeRoleAuth(Strict):
     method: Literal["assume_role"]
     role_arn: str = Field(pattern=ROLE_ARN_PATTERN, max_length=2048)
-    external_id: Token | None = _token_field(2, 1224, default=None)
+    external_id: Token | None = _secret_field(2, 1224, ASCII_TOKEN, default=None)
     source_profile: str | None = Field(
         default=None, min_length=1, max_length=128, pattern=PRINTABLE
     )
