@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from botocore.utils import get_environ_proxies
 
-from conftest import DEAD_PROXY
+DEAD_PROXY = "http://127.0.0.1:9"  # what conftest's autouse fixture sets
 
 
 def test_cloud_calls_beyond_loopback_go_to_a_dead_proxy() -> None:
