@@ -21,19 +21,23 @@ DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
 LOOPBACK = "127.0.0.1,localhost,::1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """For the whole run, HTTP to anything but loopback goes to a proxy that is not there: a
+    fuzzed endpoint URL or the default credential chain can never reach out. (Set once, not per
+    test: urllib builds its opener, proxies included, on first use and keeps it.)"""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # lower case wins
+        value = LOOPBACK if name == "no_proxy" else DEAD_PROXY
+        os.environ[name] = os.environ[name.upper()] = value
+
+
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Nothing a test does may read the developer's own AWS configuration or keys, nor reach
-    anything beyond loopback over HTTP: every other address goes to a proxy that is not there."""
+    """Nothing a test does may read the developer's own AWS configuration or keys."""
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # lower case wins
-        value = LOOPBACK if name == "no_proxy" else DEAD_PROXY
-        monkeypatch.setenv(name, value)
-        monkeypatch.setenv(name.upper(), value)
     for name in list(os.environ):
         if name.startswith("DBSNOOZE_") and name != "DBSNOOZE_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
