@@ -17,6 +17,17 @@ from faultproxy import FaultProxy
 
 PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
+LOOPBACK = "127.0.0.1,localhost,::1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """For the whole run, HTTP to anything but loopback goes to a proxy that is not there: a
+    fuzzed endpoint URL or the default credential chain can never reach out. (Set once, not per
+    test: urllib builds its opener, proxies included, on first use and keeps it.)"""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):  # lower case wins
+        value = LOOPBACK if name == "no_proxy" else DEAD_PROXY
+        os.environ[name] = os.environ[name.upper()] = value
 
 
 @pytest.fixture(autouse=True)

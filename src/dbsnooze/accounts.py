@@ -7,7 +7,14 @@ from sqlalchemy.orm import Session
 
 from dbsnooze.context import Context
 from dbsnooze.crypto import mask
-from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, Provider, ProviderError
+from dbsnooze.domain import (
+    AuthMethod,
+    CloudAccount,
+    Credentials,
+    Provider,
+    ProviderError,
+    endpoint_url_problem,
+)
 from dbsnooze.errors import Conflict, NotFound, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.providers.aws.inventory import check_credentials
@@ -29,6 +36,8 @@ def create(ctx: Context, new: account_store.NewAccount, actor: str) -> AccountRo
         raise Unprocessable(
             "provider_not_supported", "GCP Cloud SQL accounts are not supported yet (phase 2)"
         )
+    if new.endpoint_url and (problem := endpoint_url_problem(new.endpoint_url)):
+        raise Unprocessable("invalid_endpoint_url", f"endpoint_url {problem}")
     with ctx.sessions() as session:
         if account_store.by_name(session, new.name) is not None:
             raise Conflict("account_exists", f"an account named {new.name!r} already exists")

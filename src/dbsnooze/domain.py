@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 
 class Provider(enum.StrEnum):
@@ -52,6 +55,39 @@ class CloudAccount:
     credentials: Credentials
     endpoint_url: str | None = None
     projects: tuple[str, ...] = ()  # GCP project ids to scan (AWS accounts scan regions)
+
+
+ENDPOINT_URL_PATTERN = r"^https?://[\x21-\x7e]+$"  # http(s), printable ASCII, no spaces
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a cloud endpoint, or None: http(s) to a host name or IP address, with
+    an optional port and path; no user info (it would leak), query or fragment."""
+    if not re.match(ENDPOINT_URL_PATTERN, url):
+        return "must be an http:// or https:// URL in printable ASCII"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in range
+    except ValueError:
+        return "is not a valid URL"
+    if "@" in parts.netloc:
+        return "must not hold a user name or password"
+    if parts.query or parts.fragment:
+        return "must not have a query or a fragment"
+    if not _valid_host(parts.hostname or ""):
+        return "needs a valid host name or IP address"
+    return None
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return "%" not in host  # no IPv6 zone ids
+    except ValueError:
+        pass
+    name = host.removesuffix(".")
+    return 0 < len(name) <= 253 and all(_HOST_LABEL.match(label) for label in name.split("."))
 
 
 @dataclass(frozen=True, slots=True)

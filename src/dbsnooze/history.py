@@ -28,6 +28,9 @@ RANGES: dict[str, timedelta] = {
     "90d": timedelta(days=90),
 }
 MAX_SPAN = timedelta(days=HARD_MAX_BACKFILL_DAYS)
+# Custom windows must fall in these years: beyond them hour arithmetic overflows, or no cloud
+# has data anyway.
+YEARS = range(2000, 2101)
 MEMORY_PERCENT = "memory_used_percent"
 PERCENT = "Percent"
 # The statistics a history can carry, each with its key in the JSON answer (averages keep the
@@ -51,6 +54,10 @@ def window_for(
         return HourRange(last - span, last)
     if start is None or end is None:
         raise Unprocessable("invalid_range", "give both start and end, or neither")
+    if start.year not in YEARS or end.year not in YEARS:
+        raise Unprocessable(
+            "invalid_range", f"start and end must be in the years {YEARS[0]} to {YEARS[-1]}"
+        )
     start, end = _utc(start), _utc(end)
     if end <= start:
         raise Unprocessable("invalid_range", "end must be after start")

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import botocore.session
-from botocore.parsers import ResponseParserFactory
+import pytest
+from botocore.parsers import ResponseParserError, ResponseParserFactory
 
 from dbsnooze.domain import AuthMethod, Credentials
 from dbsnooze.providers.aws import parsing
@@ -64,3 +65,18 @@ def test_sessions_made_for_accounts_use_the_fast_parser() -> None:
     factory = session._session.get_component("response_parser_factory")
 
     assert isinstance(factory, parsing._ParserFactory)
+
+
+def test_another_services_answer_is_a_parser_error_not_a_key_error() -> None:
+    """An emulator that cannot place a request answers as S3 would: 200 and other XML."""
+    shape = (
+        botocore.session.get_session()
+        .get_service_model("sts")
+        .operation_model("GetCallerIdentity")
+        .output_shape
+    )
+    body = b'<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Buckets/>'
+    answer = {"body": body + b"</ListAllMyBucketsResult>", "headers": {}, "status_code": 200}
+
+    with pytest.raises(ResponseParserError, match="unexpected answer"):
+        parsing._ParserFactory().create_parser("query").parse(answer, shape)

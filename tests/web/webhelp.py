@@ -1,4 +1,4 @@
-"""Browser-test helpers: a real server on a free loopback port, console capture, API calls."""
+"""Browser-test helpers: console capture, API calls, screenshots; the server: `liveserver`."""
 
 from __future__ import annotations
 

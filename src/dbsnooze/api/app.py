@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, FastAPI
 
 from dbsnooze import __version__
-from dbsnooze.api import errors
+from dbsnooze.api import errors, openapi
 from dbsnooze.api.deps import require_token
 from dbsnooze.api.guard import Guard
 from dbsnooze.api.routes import accounts, health, instances, inventory, jobs, metrics
@@ -83,7 +83,11 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     app.add_middleware(Guard, settings=settings, sessions=login_sessions)
     errors.install(app, page=web.error_page)
     app.include_router(health.router)
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(require_token), *openapi.api_security(settings)],
+        responses=openapi.api_errors(settings),
+    )
     for module in (accounts, instances, inventory, metrics, jobs):
         api.include_router(module.router)
     app.include_router(api)

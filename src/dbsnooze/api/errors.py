@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
+from dbsnooze.api.params import MAX_DAYS_REQUESTED
 from dbsnooze.errors import DbsnoozeError
 from dbsnooze.store.outage import unavailable
 
@@ -30,6 +32,15 @@ HTTP_CODES = {
     422: "validation_error",
     429: "too_many_requests",
 }
+
+# Parameters whose bad values have a code of their own: location -> (code, message template).
+NAMED_PARAMETERS: dict[tuple[str, ...], tuple[str, str]] = {
+    ("query", "days"): (
+        "invalid_days",
+        f"days must be a whole number of at least 1 (at most {MAX_DAYS_REQUESTED}), not {{0!r}}",
+    ),
+}
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -66,6 +77,10 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     problems = [_describe(err) for err in exc.errors()]
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
         return error_response(400, "malformed_json", "the request body is not valid JSON")
+    for err in exc.errors():
+        if named := NAMED_PARAMETERS.get(tuple(err.get("loc", ()))):
+            code, message = named
+            return error_response(422, code, message.format(err.get("input")))
     return error_response(422, "validation_error", "; ".join(problems), fields=problems)
 
 
@@ -74,13 +89,15 @@ def _describe(err: Any) -> str:
     return f"{location}: {err.get('msg', 'invalid')}" if location else str(err.get("msg"))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     response = error_response(exc.status_code, code, message)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 
@@ -106,6 +123,19 @@ def _wants_page(request: Request) -> bool:
     """A browser asking for a page of the UI, not a client of the API."""
     accepts = request.headers.get("accept", "")
     return not request.url.path.startswith("/api/") and "text/html" in accepts
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (the router names only the first route's).
+
+    Mounts are left out: the static files say themselves what they allow.
+    """
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from dbsnooze.domain import AuthMethod, Credentials, Provider
+from dbsnooze.api.params import PRINTABLE
+from dbsnooze.domain import (
+    ENDPOINT_URL_PATTERN,
+    AuthMethod,
+    Credentials,
+    Provider,
+    endpoint_url_problem,
+)
 
 T = TypeVar("T")
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+# Secrets, session tokens and external ids go into HTTP headers and signatures; key ids are
+# what AWS issues (and a `/` in one would break the signature's credential scope).
+ASCII_TOKEN = r"^[\x21-\x7e]+$"
+KEY_ID = r"^[A-Za-z0-9_]+$"
+_RULES = {ASCII_TOKEN: "printable ASCII without spaces", KEY_ID: "letters, digits or _"}
+
+
+def _matches(pattern: str) -> AfterValidator:
+    def check(value: SecretStr) -> SecretStr:
+        if not re.match(pattern, value.get_secret_value()):
+            raise ValueError(f"must be {_RULES[pattern]}")  # never echo the value
+        return value
+
+    return AfterValidator(check)
+
+
+Token = Annotated[SecretStr, _matches(ASCII_TOKEN)]
+KeyId = Annotated[SecretStr, _matches(KEY_ID)]
+
+
+def _secret_field(min_length: int, max_length: int, pattern: str, default: Any = ...) -> Any:
+    """A secret's bounds, with the pattern its type checks shown in the OpenAPI document."""
+    return Field(
+        default,
+        min_length=min_length,
+        max_length=max_length,
+        json_schema_extra={"pattern": pattern},
+    )
 
 
 class Strict(BaseModel):
@@ -24,21 +61,23 @@ class DefaultChainAuth(Strict):
 
 class ProfileAuth(Strict):
     method: Literal["profile"]
-    profile: str = Field(min_length=1, max_length=128)
+    profile: str = Field(min_length=1, max_length=128, pattern=PRINTABLE)
 
 
 class StaticKeysAuth(Strict):
     method: Literal["static_keys"]
-    access_key_id: SecretStr = Field(min_length=16, max_length=128)
-    secret_access_key: SecretStr = Field(min_length=1, max_length=256)
-    session_token: SecretStr | None = None
+    access_key_id: KeyId = _secret_field(16, 128, KEY_ID)
+    secret_access_key: Token = _secret_field(1, 256, ASCII_TOKEN)
+    session_token: Token | None = _secret_field(1, 8192, ASCII_TOKEN, default=None)
 
 
 class AssumeRoleAuth(Strict):
     method: Literal["assume_role"]
-    role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$", max_length=2048)
-    external_id: SecretStr | None = Field(default=None, max_length=1224)
-    source_profile: str | None = Field(default=None, max_length=128)
+    role_arn: str = Field(pattern=ROLE_ARN_PATTERN, max_length=2048)
+    external_id: Token | None = _secret_field(2, 1224, ASCII_TOKEN, default=None)
+    source_profile: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=PRINTABLE
+    )
 
 
 AuthIn = Annotated[
@@ -68,12 +107,19 @@ class AccountCreate(Strict):
         min_length=1, max_length=40
     )
     auth: AuthIn
-    endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=512)
+    endpoint_url: str | None = Field(default=None, pattern=ENDPOINT_URL_PATTERN, max_length=512)
 
     @field_validator("regions")
     @classmethod
     def _unique(cls, regions: list[str]) -> list[str]:
         return list(dict.fromkeys(regions))
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, url: str | None) -> str | None:
+        if url is not None and (problem := endpoint_url_problem(url)):
+            raise ValueError(problem)
+        return url
 
 
 class AccountPublic(BaseModel):
@@ -126,6 +172,19 @@ class EventPublic(BaseModel):
     subject_type: str | None
     subject_id: str | None
     detail: dict[str, Any]
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")  # e.g. `fields` of a 422, `job_id` of a 409
+
+    code: str = Field(description="stable, machine-readable, e.g. `instance_not_found`")
+    message: str = Field(description="for people; never holds a secret")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: `{"error": {"code", "message"}}`."""
+
+    error: ErrorDetail
 
 
 class Page(BaseModel, Generic[T]):

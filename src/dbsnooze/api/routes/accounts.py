@@ -6,6 +6,8 @@ from fastapi import APIRouter, Response, status
 
 from dbsnooze import accounts
 from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
+from dbsnooze.api.openapi import errors
+from dbsnooze.api.params import Id
 from dbsnooze.api.schemas import (
     AccountCreate,
     AccountPublic,
@@ -47,7 +49,7 @@ def list_accounts(session: SessionDep) -> Page[AccountPublic]:
     return Page(data=data, count=len(data), limit=len(data), offset=0)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 409))
 def create_account(
     body: AccountCreate, ctx: ContextDep, who: ActorDep, response: Response
 ) -> AccountPublic:
@@ -65,21 +67,21 @@ def create_account(
     return public(row)
 
 
-@router.get("/{account_id}")
-def get_account(account_id: int, session: SessionDep) -> AccountPublic:
+@router.get("/{account_id}", responses=errors(404))
+def get_account(account_id: Id, session: SessionDep) -> AccountPublic:
     row = account_store.get(session, account_id)
     if row is None:
         raise NotFound("account_not_found", f"no cloud account with id {account_id}")
     return public(row, account_store.instance_counts(session).get(row.id, 0))
 
 
-@router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_account(account_id: int, ctx: ContextDep, who: ActorDep) -> Response:
+@router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
+def delete_account(account_id: Id, ctx: ContextDep, who: ActorDep) -> Response:
     accounts.delete(ctx, account_id, who)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{account_id}/test")
-def test_account(account_id: int, ctx: ContextDep, who: ActorDep) -> AccountTestResult:
+@router.post("/{account_id}/test", responses=errors(404))
+def test_account(account_id: Id, ctx: ContextDep, who: ActorDep) -> AccountTestResult:
     ok, error = accounts.test_stored(ctx, account_id, who)
     return AccountTestResult(ok=ok, error=error)

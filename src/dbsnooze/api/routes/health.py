@@ -29,7 +29,11 @@ def prometheus(ctx: ContextDep) -> Response:
     return Response(exposition(ctx), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"description": "not ready", "content": {"application/json": {}}}},
+)
 def readyz(ctx: ContextDep) -> dict[str, Any] | JSONResponse:
     """Ready when the store answers and its schema is at the revision this version expects."""
     store, expected = ctx.engine.dialect.name, expected_revision()

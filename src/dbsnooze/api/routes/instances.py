@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from dbsnooze.api.deps import ContextDep, SessionDep
+from dbsnooze.api.openapi import errors
+from dbsnooze.api.params import Id, IdFilter, NameContains, Offset, Text
 from dbsnooze.api.schemas import InstancePublic, Page
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.errors import NotFound
@@ -69,11 +71,11 @@ def list_instances(
     session: SessionDep,
     ctx: ContextDep,
     provider: Literal["aws", "gcp"] | None = None,
-    account: Annotated[int | None, Query(ge=1)] = None,
-    region: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=64)] = None,
-    engine: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
+    account: IdFilter = None,
+    region: Text = None,
+    status: Text = None,
+    engine: Text = None,
+    q: NameContains = None,
     include_deleted: bool = False,
     inactive_days: Annotated[
         int | None, Query(ge=1, le=HARD_MAX_BACKFILL_DAYS, description=INACTIVE_HELP)
@@ -81,7 +83,7 @@ def list_instances(
     min_idle_percent: Annotated[int | None, Query(ge=0, le=100, description=IDLE_HELP)] = None,
     sort: SortKey = "name",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[InstancePublic]:
     now = ctx.clock()
     flt = instance_store.InstanceFilter(
@@ -101,8 +103,8 @@ def list_instances(
     return Page(data=data, count=total, limit=limit, offset=offset)
 
 
-@router.get("/{instance_id}")
-def get_instance(instance_id: int, session: SessionDep) -> InstancePublic:
+@router.get("/{instance_id}", responses=errors(404))
+def get_instance(instance_id: Id, session: SessionDep) -> InstancePublic:
     row = instance_store.get(session, instance_id)
     if row is None:
         raise NotFound("instance_not_found", f"no instance with id {instance_id}")

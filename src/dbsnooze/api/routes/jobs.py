@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query, status
 
 from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public
+from dbsnooze.api.openapi import errors
+from dbsnooze.api.params import Id, IdFilter, Offset
 from dbsnooze.api.schemas import JobPublic, Page
 from dbsnooze.errors import Conflict, NotFound
 from dbsnooze.jobs import queue
@@ -23,21 +25,21 @@ State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 def list_jobs(
     session: SessionDep,
     state: State | None = None,
-    instance: Annotated[int | None, Query(ge=1)] = None,
+    instance: IdFilter = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[JobPublic]:
     rows, total = queue.page(session, limit, offset, state, instance)
     return Page(data=[public(session, r) for r in rows], count=total, limit=limit, offset=offset)
 
 
-@router.get("/{job_id}")
-def get_job(job_id: int, session: SessionDep) -> JobPublic:
+@router.get("/{job_id}", responses=errors(404))
+def get_job(job_id: Id, session: SessionDep) -> JobPublic:
     return public(session, _job(session.get(JobRow, job_id), job_id))
 
 
-@router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
-def cancel_job(job_id: int, ctx: ContextDep, who: ActorDep) -> JobPublic:
+@router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, responses=errors(404, 409))
+def cancel_job(job_id: Id, ctx: ContextDep, who: ActorDep) -> JobPublic:
     with transaction(ctx.sessions) as session:
         job = _job(session.get(JobRow, job_id), job_id)
         if job.finished_at is not None:

@@ -14,9 +14,21 @@ from starlette.concurrency import run_in_threadpool
 from dbsnooze import history
 from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
 from dbsnooze.api.jobs_view import job_url, public
+from dbsnooze.api.openapi import errors
+from dbsnooze.api.params import (
+    PRINTABLE,
+    Days,
+    Id,
+    IdFilter,
+    MetricKeys,
+    Moment,
+    NameContains,
+    Text,
+)
 from dbsnooze.api.schemas import BackfillResult, JobPublic
 from dbsnooze.collect import live
 from dbsnooze.collect.hours import backfill_window
+from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
 from dbsnooze.domain import Coverage
 from dbsnooze.errors import NotFound, Unprocessable
@@ -26,28 +38,18 @@ from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow, JobRow
 
 router = APIRouter(tags=["metrics"])
-DaysParam = Annotated[str | None, Query(description="whole number of days ≥ 1")]
 FIRST_POLL_SECONDS = 0.05  # short jobs answer at once; longer waits look less often
 MAX_POLL_SECONDS = 1.0
 STATS_HELP = (
     f"comma-separated statistics from {', '.join(history.STAT_KEYS)}; "
     f"default {','.join(history.DEFAULT_STATS)}"
 )
-
-
-def parse_days(raw: str | None, default: int) -> int:
-    """`days` as the seed took it, with a clear 422 for anything but a whole number ≥ 1."""
-    if raw is None or raw == "":
-        return default
-    try:
-        days = int(raw)
-    except ValueError:
-        days = 0
-    if days < 1 or str(days) != raw.strip().lstrip("+"):
-        raise Unprocessable(
-            "invalid_days", f"days must be a whole number of at least 1, not {raw!r}"
-        )
-    return days
+DRY_RUN_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`dry_run=true`: the requests, calls and GetMetricData cost it would take",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
 
 
 def _instance(session: SessionDep, instance_id: int) -> InstanceRow:
@@ -60,18 +62,22 @@ def _instance(session: SessionDep, instance_id: int) -> InstanceRow:
 @router.post(
     "/instances/{instance_id}/metrics/backfill",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobPublic | BackfillResult,
+    response_model=JobPublic,
+    responses={
+        200: {"model": BackfillResult, "description": "`wait=true` and the job ended"},
+        **errors(404, 409),
+    },
 )
 async def backfill_instance(
-    instance_id: int,
+    instance_id: Id,
     ctx: ContextDep,
     who: ActorDep,
     response: Response,
-    days: DaysParam = None,
+    days: Days = None,
     force: bool = False,
     wait: bool = False,
 ) -> JobPublic | BackfillResult | JSONResponse:
-    how_many = parse_days(days, ctx.settings.backfill_default_days)
+    how_many = days or ctx.settings.backfill_default_days
     job = await run_in_threadpool(backfill.submit_instance, ctx, instance_id, how_many, force, who)
     ctx.wake_worker()
     response.headers["Location"] = job_url(job.id)
@@ -107,24 +113,29 @@ async def _wait(ctx: Context, job_id: int) -> JobPublic:
         pause = min(pause * 1.5, MAX_POLL_SECONDS)
 
 
-@router.post("/metrics/backfill", status_code=status.HTTP_202_ACCEPTED, response_model=None)
+@router.post(
+    "/metrics/backfill",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobPublic,
+    responses={**DRY_RUN_ANSWER, **errors(404, 409)},
+)
 def backfill_fleet(
     ctx: ContextDep,
     who: ActorDep,
     response: Response,
-    days: DaysParam = None,
+    days: Days = None,
     force: bool = False,
     dry_run: bool = False,
-    account: Annotated[int | None, Query(ge=1)] = None,
-    region: Annotated[str | None, Query(max_length=64)] = None,
-    engine: Annotated[str | None, Query(max_length=64)] = None,
-    status_: Annotated[str | None, Query(alias="status", max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
+    account: IdFilter = None,
+    region: Text = None,
+    engine: Text = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=64, pattern=PRINTABLE)] = None,
+    q: NameContains = None,
 ) -> JobPublic | JSONResponse:
     flt = instance_store.InstanceFilter(
         account_id=account, region=region, engine=engine, status=status_, q=q
     )
-    how_many = parse_days(days, ctx.settings.backfill_default_days)
+    how_many = days or ctx.settings.backfill_default_days
     if dry_run:
         plan = backfill.dry_run(ctx, flt, how_many, force)
         return JSONResponse(_jsonable(plan), status_code=200)
@@ -138,29 +149,36 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
-@router.post("/instances/{instance_id}/collect-metrics")
-def collect_now(instance_id: int, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+@router.post("/instances/{instance_id}/collect-metrics", responses=errors(404))
+def collect_now(instance_id: Id, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
     row = _instance(session, instance_id)
     if row.provider != "aws":
         raise Unprocessable("provider_not_supported", "GCP Cloud SQL collection comes in phase 2")
     return live.collect(ctx, ctx.buckets, [row.id]).as_dict()
 
 
-@router.get("/instances/{instance_id}/metrics")
-def latest_metrics(instance_id: int, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/instances/{instance_id}/metrics", responses=errors(404))
+def latest_metrics(instance_id: Id, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
     row = _instance(session, instance_id)
     return history.latest(session, row, list(ctx.settings.metrics))
 
 
-@router.get("/instances/{instance_id}/metrics/history", response_model=None)
+@router.get(
+    "/instances/{instance_id}/metrics/history",
+    response_model=None,
+    responses={
+        200: {"description": "JSON, or CSV with `format=csv`", "content": {"text/csv": {}}},
+        **errors(404),
+    },
+)
 def metrics_history(
-    instance_id: int,
+    instance_id: Id,
     ctx: ContextDep,
     session: SessionDep,
     range_: Annotated[Literal["24h", "7d", "30d", "90d"] | None, Query(alias="range")] = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    metrics: Annotated[str | None, Query(description="comma-separated metric keys")] = None,
+    start: Moment = None,
+    end: Moment = None,
+    metrics: MetricKeys = None,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
     stats: Annotated[str | None, Query(max_length=255, description=STATS_HELP)] = None,
 ) -> Response:
@@ -180,16 +198,15 @@ def metrics_history(
     return Response(found.to_json(), media_type="application/json")
 
 
-@router.get("/instances/{instance_id}/metrics/coverage")
+@router.get("/instances/{instance_id}/metrics/coverage", responses=errors(404))
 def metrics_coverage(
-    instance_id: int,
+    instance_id: Id,
     ctx: ContextDep,
     session: SessionDep,
-    days: DaysParam = None,
+    days: Days = None,
 ) -> dict[str, Any]:
     row = _instance(session, instance_id)
-    how_many = parse_days(days, 7)
-    window = backfill_window(ctx.clock(), min(how_many, 455))
+    window = backfill_window(ctx.clock(), min(days or 7, HARD_MAX_BACKFILL_DAYS))
     states = samples.coverage(session, row.id, list(ctx.settings.metrics), window)
     hours = [{"hour": h, "state": states.get(h, Coverage.MISSING).value} for h in window]
     summary: dict[str, int] = {}

@@ -5,6 +5,9 @@ element through a generic per-shape dispatch and puts each epoch timestamp in da
 tzlocal(): 0.3 s per answer, more than a fleet backfill spends on everything else. Here a list of
 scalars is converted in one comprehension, with the same result botocore gives element by element,
 and epoch timestamps become UTC datetimes (the same instants; dbsnooze works in UTC anyway).
+
+An answer that is not AWS's (another service's XML at a wrong endpoint) makes botocore's parsers
+trip over a missing key; that is said as botocore's own ResponseParserError, which callers handle.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.parsers import JSONParser, ResponseParserFactory
+from botocore.parsers import JSONParser, ResponseParserError, ResponseParserFactory
 from botocore.utils import parse_timestamp
 
 
@@ -49,11 +52,24 @@ class _JSONParser(JSONParser):  # type: ignore[misc]
         return found
 
 
+class _Guarded:
+    """A parser whose surprise at an answer of the wrong shape is a ResponseParserError."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+
+    def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        try:
+            return self._parser.parse(response, shape)
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ResponseParserError(f"unexpected answer ({type(exc).__name__})") from None
+
+
 class _ParserFactory(ResponseParserFactory):  # type: ignore[misc]
     def create_parser(self, protocol_name: str) -> Any:
         if protocol_name == "json":
-            return _JSONParser(**self._defaults)
-        return super().create_parser(protocol_name)
+            return _Guarded(_JSONParser(**self._defaults))
+        return _Guarded(super().create_parser(protocol_name))
 
 
 def install(session: boto3.Session) -> None:
