@@ -216,3 +216,24 @@ def test_the_last_activity_ignores_idle_and_asleep_hours(client: TestClient, ctx
     html = client.get("/").text
     expected = (last - 10 * HOUR).astimezone(UTC).isoformat()
     assert f'<time datetime="{expected}" data-style="relative">' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/instances/99999999999999999999999", 404),  # beyond 2^63
+        ("/instances/3000000000", 404),  # beyond PostgreSQL's integer
+        ("/instances/0", 404),
+        ("/jobs?offset=99999999999999999999999", 200),
+        ("/jobs/table?offset=%C2%B2", 200),  # a digit that int() refuses
+        ("/?q=a%00b&region=%00&engine=x%1f", 200),  # NUL: PostgreSQL refuses it in text
+        ("/?account=99999999999&page=99999999999&per_page=%C2%B2", 200),
+    ],
+)
+def test_pages_answer_out_of_range_input_without_a_server_error(
+    client: TestClient, path: str, status: int
+) -> None:
+    add_fleet(client.app.state.ctx, 2)
+    answer = client.get(path, headers={"accept": "text/html"})
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html")

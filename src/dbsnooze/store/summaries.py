@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Float,
     Integer,
@@ -92,7 +93,7 @@ def _stage(name: str) -> Any:
 def _hour_number(hour: Any, dialect: str) -> Any:
     """Hours since the epoch, worked out by the database: no datetime is built per row."""
     if dialect == "postgresql":
-        seconds = cast_(extract("epoch", hour), Integer)
+        seconds = cast_(extract("epoch", hour), BigInteger)  # int4 ends in 2038
     else:
         seconds = cast_(func.strftime("%s", hour), Integer)
     return seconds // _number(3600)

@@ -6,6 +6,7 @@ answering with a JSON error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dbsnooze.api.params import MAX_ID
 from dbsnooze.store.instances import SORTABLE, InstanceFilter
 from dbsnooze.store.tables import InstanceRow
 
@@ -24,6 +26,7 @@ FILTERS = ("q", "provider", "account", "region", "status", "engine", "inactive",
 # The activity filters' menus: days without an active hour, and idle share at least (%).
 INACTIVE_CHOICES = {"1": "1 day or more", "7": "7 days or more", "30": "30 days or more"}
 IDLE_CHOICES = {"50": "50 % or more", "90": "90 % or more", "99": "99 % or more"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,22 +91,22 @@ class ListQuery:
 
 def parse(params: Mapping[str, str]) -> ListQuery:
     def text(name: str) -> str:
-        return params.get(name, "").strip()[:TEXT_LIMIT]
+        return printable(params.get(name, "")).strip()[:TEXT_LIMIT]
 
     sort = text("sort")
     account = text("account")
-    per_page = _whole(params.get("per_page"), DEFAULT_PER_PAGE)
+    per_page = whole(params.get("per_page"), DEFAULT_PER_PAGE)
     return ListQuery(
         q=text("q"),
         provider=text("provider") if text("provider") in ("aws", "gcp") else "",
-        account=account if account.isdigit() else "",
+        account=account if whole(account, 0) else "",
         region=text("region"),
         status=text("status"),
         engine=text("engine"),
         inactive=_choice(text("inactive"), INACTIVE_CHOICES),
         idle=_choice(text("idle"), IDLE_CHOICES),
         sort=sort if sort.lstrip("-") in SORTABLE else "name",
-        page=max(1, _whole(params.get("page"), 1)),
+        page=max(1, whole(params.get("page"), 1)),
         per_page=per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE,
     )
 
@@ -112,8 +115,17 @@ def _choice(raw: str, choices: Mapping[str, str]) -> str:
     return raw if raw in choices else ""
 
 
-def _whole(raw: str | None, default: int) -> int:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 9 else default
+def whole(raw: str | None, default: int, most: int = MAX_ID) -> int:
+    """A whole number from a query string, or `default` for anything else: other digits than
+    0-9, or more than the store's integers hold."""
+    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(most)):
+        return default
+    return int(raw) if int(raw) <= most else default
+
+
+def printable(raw: str) -> str:
+    """Text without NUL or other control characters (PostgreSQL refuses NUL in text)."""
+    return _CONTROL.sub("", raw)
 
 
 @dataclass(frozen=True, slots=True)

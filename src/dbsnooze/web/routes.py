@@ -23,6 +23,7 @@ from dbsnooze import __version__
 from dbsnooze.activity import ACTIVE_AT
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public as job_public
+from dbsnooze.api.params import MAX_ID
 from dbsnooze.api.schemas import JobPublic
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.jobs import queue
@@ -150,7 +151,7 @@ def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
 def instance_page(
     request: Request, instance_id: int, ctx: ContextDep, session: SessionDep
 ) -> HTMLResponse:
-    row = instance_store.get(session, instance_id)
+    row = instance_store.get(session, instance_id) if 1 <= instance_id <= MAX_ID else None
     if row is None:
         message = f"There is no instance with id {instance_id}."
         return _render(request, "not_found.html", status_code=404, message=message)
@@ -184,8 +185,7 @@ def jobs_table(request: Request, session: SessionDep, state: str | None = None) 
 
 
 def _offset(request: Request) -> int:
-    raw = request.query_params.get("offset", "0")
-    return int(raw) if raw.isdigit() else 0
+    return listing.whole(request.query_params.get("offset"), 0)
 
 
 def _jobs(session: Session, state: str | None, offset: int) -> dict[str, Any]:

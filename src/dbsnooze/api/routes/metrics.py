@@ -180,7 +180,9 @@ def metrics_history(
     end: Moment = None,
     metrics: MetricKeys = None,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
-    stats: Annotated[str | None, Query(max_length=255, description=STATS_HELP)] = None,
+    stats: Annotated[
+        str | None, Query(max_length=255, pattern=PRINTABLE, description=STATS_HELP)
+    ] = None,
 ) -> Response:
     row = _instance(session, instance_id)
     if range_ and (start or end):
