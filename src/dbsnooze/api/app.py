@@ -11,6 +11,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, FastAPI
 
 from dbsnooze import __version__
+from dbsnooze.analysis.runner import recommender
 from dbsnooze.api import errors
 from dbsnooze.api.deps import require_token
 from dbsnooze.api.guard import Guard
@@ -98,6 +99,7 @@ def _background(ctx: Context) -> list[Periodic | Worker]:
         worker, collector = background(ctx, ctx.buckets)
         ctx.wake_worker = worker.wake
         tasks += [worker, collector] if ctx.settings.run_collector else [worker]
+        tasks.append(recommender(ctx, worker.name))
     if ctx.settings.run_scheduler:
         interval = ctx.settings.discovery_interval_seconds
         tasks.append(Periodic("discovery", interval, lambda: discover(ctx, "scheduler")))

@@ -392,25 +392,35 @@ def series(
     90 days of 5 metrics is 10,800 rows, read for every chart: each row finds its slot without a
     datetime being built (see `_hour_slots`), and its values go straight into the columns.
     """
-    found = {metric: Series.empty(window.hours) for metric in metrics}
+    return series_many(db, [instance_id], metrics, window)[instance_id]
+
+
+def series_many(
+    db: Db, instance_ids: Sequence[int], metrics: Sequence[str], window: HourRange
+) -> dict[int, dict[str, Series]]:
+    """`series` for many instances, a batch of instances per query."""
+    wanted = list(dict.fromkeys(metrics))
+    found = {i: {m: Series.empty(window.hours) for m in wanted} for i in instance_ids}
     conn = _connection(db)
     hour_column, slot = _hour_slots(conn.dialect, window)
-    query = select(SampleRow.metric, hour_column, *_POINT_COLUMNS, SampleRow.final).where(
-        _in_window(SampleRow, [instance_id], list(found), window)
-    )
-    rows = conn.execute(query).all()
-    for metric, hour, average, maximum, minimum, count, source, final in rows:
-        index = slot(hour)
-        if index is None:
-            index = _slot_slowly(conn, hour, window)
-        column = found[metric]
-        column.average[index] = average
-        column.maximum[index] = maximum
-        column.minimum[index] = minimum
-        column.sample_count[index] = count
-        column.source[index] = _SOURCES[source]
-        if not final:
-            column.provisional.add(index)
+    for batch in _batches(sorted(found)):
+        query = select(
+            SampleRow.instance_id, SampleRow.metric, hour_column, *_POINT_COLUMNS, SampleRow.final
+        ).where(_in_window(SampleRow, batch, wanted, window))
+        for instance_id, metric, hour, average, maximum, minimum, count, source, final in (
+            conn.execute(query).all()
+        ):
+            index = slot(hour)
+            if index is None:
+                index = _slot_slowly(conn, hour, window)
+            column = found[instance_id][metric]
+            column.average[index] = average
+            column.maximum[index] = maximum
+            column.minimum[index] = minimum
+            column.sample_count[index] = count
+            column.source[index] = _SOURCES[source]
+            if not final:
+                column.provisional.add(index)
     return found
 
 
