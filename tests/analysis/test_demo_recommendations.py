@@ -1,0 +1,85 @@
+"""The demo fleet's recommendations, computed from the store on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fleethelp import seed_store
+
+from dbsnooze.analysis import runner, service
+from dbsnooze.analysis.idle import HourClass
+from dbsnooze.context import Context
+from dbsnooze.demo.fleet import FLEET
+from dbsnooze.store import recommendations
+from dbsnooze.store.db import transaction
+from dbsnooze.store.tables import InstanceRow
+
+NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
+NIGHTS_AND_WEEKENDS = [
+    "Mon 19:00 → Tue 07:40",
+    "Tue 19:00 → Wed 07:40",
+    "Wed 19:00 → Thu 07:40",
+    "Thu 19:00 → Fri 07:40",
+    "Fri 19:00 → Mon 07:40",
+]
+EXPECTED = {
+    "production": "none",
+    "staging": "sleep",
+    "development": "sleep",
+    "abandoned": "stop",
+    "stopped": "sleep",
+}
+
+
+@pytest.fixture()
+def seeded(ctx: Context) -> dict[str, int]:
+    ctx.clock = lambda: NOW
+    ids = seed_store(ctx, NOW)
+    runner.recompute(ctx)
+    return ids
+
+
+def test_each_profile_gets_its_recommendation(ctx: Context, seeded: dict[str, int]) -> None:
+    with transaction(ctx.sessions) as session:
+        for instance in FLEET:
+            rec = recommendations.of_instance(session, seeded[instance.identifier])
+            assert rec is not None
+            assert rec.kind == EXPECTED[instance.profile], (instance.identifier, rec.message)
+            assert rec.backtest["clean"], instance.identifier
+            if rec.kind == "sleep":
+                labels = [f"{w['sleep']} → {w['wake']}" for w in rec.windows]
+                assert labels == NIGHTS_AND_WEEKENDS, instance.identifier
+                assert rec.saving_hours_month > 400
+                assert rec.confidence > 0.7
+            if rec.kind == "stop":
+                assert rec.message == "idle for 28 days: stop it (or delete it)"
+
+
+def test_staging_is_idle_at_night_despite_its_pool(ctx: Context, seeded: dict[str, int]) -> None:
+    with transaction(ctx.sessions) as session:
+        row = session.get(InstanceRow, seeded["billing-staging"])
+        assert row is not None
+        analysis = service.analyse_rows(session, [row], ctx.settings, NOW)[row.id]
+    assert analysis.thresholds.connection_floor >= 2  # the pool is the floor
+    night = [
+        c
+        for c, hour in zip(analysis.classified.classes, analysis.window, strict=True)
+        if hour.weekday() < 5 and hour.hour in range(0, 7)
+    ]
+    assert night.count(HourClass.IDLE) == len(night)
+
+
+def test_the_stopped_instance_asleep_hours_are_not_idle(
+    ctx: Context, seeded: dict[str, int]
+) -> None:
+    """Its last three days are asleep: neither idle nor counted in its idle share, which stays
+    that of the developer instance it is like (counted as idle, it would be 5 points higher)."""
+    with transaction(ctx.sessions) as session:
+        rows = [session.get(InstanceRow, seeded[name]) for name in ("analytics-poc", "dev-alice-pg")]
+        stopped, developer = service.analyse_rows(session, rows, ctx.settings, NOW).values()  # type: ignore[arg-type]
+    assert stopped.classified.classes[-72:] == [HourClass.ASLEEP] * 72
+    assert stopped.pattern.usable_weeks == 3
+    share, like = stopped.classified.share_idle(), developer.classified.share_idle()
+    assert share is not None and like is not None
+    assert abs(share - like) < 0.02
