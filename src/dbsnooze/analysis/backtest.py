@@ -34,6 +34,18 @@ class Backtest:
         return not self.interrupted
 
 
+def shares_inside(windows: Sequence[SleepWindow], minutes: Sequence[int]) -> list[float]:
+    """The share of each hour (given by its local minute of the week) inside the windows."""
+    inside: dict[int, float] = {}  # one computation per distinct local minute
+    found = []
+    for minute in minutes:
+        share = inside.get(minute)
+        if share is None:
+            share = inside[minute] = sum(w.overlap(minute, 60) for w in windows) / 60
+        found.append(share)
+    return found
+
+
 def replay(
     windows: Sequence[SleepWindow],
     start: datetime,
@@ -43,13 +55,10 @@ def replay(
     recent_from: datetime,
 ) -> Backtest:
     """Replay `windows` over hours from `start`; `minutes` is each hour's local minute of week."""
-    inside: dict[int, float] = {}  # one computation per distinct local minute
     slept = 0.0
     interrupted: list[Interruption] = []
-    for index, (found, minute) in enumerate(zip(classes, minutes, strict=True)):
-        share = inside.get(minute)
-        if share is None:
-            share = inside[minute] = sum(w.overlap(minute, 60) for w in windows) / 60
+    shares = shares_inside(windows, minutes)
+    for index, (found, share) in enumerate(zip(classes, shares, strict=True)):
         if not share or found is HourClass.ASLEEP:
             continue
         slept += share

@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dbsnooze.analysis.backtest import shares_inside
 from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
 from dbsnooze.analysis.idle import Activity, Classified, IdleRule, Thresholds, classify
-from dbsnooze.analysis.recommend import Analysis, AnalysisSettings, analyse
-from dbsnooze.analysis.zones import OwnerZone, owner_zone
+from dbsnooze.analysis.recommend import Analysis, AnalysisSettings, Kind, analyse
+from dbsnooze.analysis.zones import OwnerZone, local_minutes, owner_zone
 from dbsnooze.config import Settings
 from dbsnooze.domain import HOUR, HourRange, Source, last_final_boundary
 from dbsnooze.store import samples
@@ -123,12 +124,14 @@ def analyse_rows(
 
 @dataclass(frozen=True, slots=True)
 class HourView:
-    """The rule applied to a chosen window, with the floor learned over the analysis window."""
+    """The rule applied to a chosen window, with the floor learned over the analysis window,
+    and the share of each hour the proposed windows would sleep."""
 
     window: HourRange
     classified: Classified
     thresholds: Thresholds
     analysis: Analysis
+    sleep: list[float]
 
 
 def hour_classes(
@@ -137,7 +140,10 @@ def hour_classes(
     analysis = analyse_rows(db, [row], settings, now)[row.id]
     activity = activities(db, [row.id], window, settings.metrics)[row.id]
     classified = classify(activity, analysis.thresholds)
-    return HourView(window, classified, analysis.thresholds, analysis)
+    offered = analysis.windows if analysis.verdict.kind is Kind.SLEEP else ()
+    minutes = local_minutes(window.start, window.hours, analysis.zone.name)
+    sleep = shares_inside(offered, minutes)
+    return HourView(window, classified, analysis.thresholds, analysis, sleep)
 
 
 def idle_shares(
