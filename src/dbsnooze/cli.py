@@ -510,3 +510,7 @@ def _cell(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}"
+
+
+# `recommend` and `prices` live in their own module; importing it registers them on `app`.
+from dbsnooze import cli_sleep  # noqa: E402, F401
