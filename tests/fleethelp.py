@@ -68,7 +68,9 @@ def seed_store(
     return ids
 
 
-def _write(session: Session, built: Fleet, instance: DemoInstance, instance_id: int, now: datetime) -> None:
+def _write(
+    session: Session, built: Fleet, instance: DemoInstance, instance_id: int, now: datetime
+) -> None:
     stats: list[HourlyStat] = []
     dark: set[datetime] = set()
     for hour in built.hours():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from fleethelp import seed_store
 
 from dbsnooze.analysis import runner, service
 from dbsnooze.analysis.idle import HourClass
@@ -14,6 +13,7 @@ from dbsnooze.demo.fleet import FLEET
 from dbsnooze.store import recommendations
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow
+from fleethelp import seed_store
 
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 NIGHTS_AND_WEEKENDS = [
@@ -76,8 +76,10 @@ def test_the_stopped_instance_asleep_hours_are_not_idle(
     """Its last three days are asleep: neither idle nor counted in its idle share, which stays
     that of the developer instance it is like (counted as idle, it would be 5 points higher)."""
     with transaction(ctx.sessions) as session:
-        rows = [session.get(InstanceRow, seeded[name]) for name in ("analytics-poc", "dev-alice-pg")]
-        stopped, developer = service.analyse_rows(session, rows, ctx.settings, NOW).values()  # type: ignore[arg-type]
+        names = ("analytics-poc", "dev-alice-pg")
+        rows = [session.get(InstanceRow, seeded[name]) for name in names]
+        found = service.analyse_rows(session, [r for r in rows if r is not None], ctx.settings, NOW)
+        stopped, developer = found.values()
     assert stopped.classified.classes[-72:] == [HourClass.ASLEEP] * 72
     assert stopped.pattern.usable_weeks == 3
     share, like = stopped.classified.share_idle(), developer.classified.share_idle()

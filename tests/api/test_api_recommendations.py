@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from fleethelp import seed_store
 from sqlalchemy import select
 
 from dbsnooze.analysis import runner
@@ -15,6 +14,7 @@ from dbsnooze.demo.prices import demo_prices
 from dbsnooze.store import prices as price_store
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import EventRow
+from fleethelp import seed_store
 
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 BASE = "/api/v1/recommendations"
@@ -55,7 +55,8 @@ def test_listing_is_sorted_by_saving_with_the_fleet_total(
 
 
 def test_filters(api: TestClient, fleet: dict[str, int]) -> None:
-    assert set(_by_name(api, kind="stop")) == {"legacy-reporting", "wiki-old", "migration-test-2023"}
+    stop = {"legacy-reporting", "wiki-old", "migration-test-2023"}
+    assert set(_by_name(api, kind="stop")) == stop
     assert set(_by_name(api, q="staging")) == {
         "billing-staging",
         "search-staging",
@@ -79,7 +80,8 @@ def test_a_sleep_recommendation_shows_windows_saving_and_a_clean_backtest(
     assert isinstance(backtest, dict)
     assert backtest["clean"] and backtest["slept_hours"] > 300
     assert item["saving_usd_month"] == pytest.approx(
-        round(float(item["saving_hours_month"]) * 0.072, 2), abs=0.01  # type: ignore[arg-type]
+        round(float(item["saving_hours_month"]) * 0.072, 2),
+        abs=0.01,  # type: ignore[arg-type]
     )
     matrix = item["matrix"]
     assert isinstance(matrix, dict) and len(matrix["idle_share"]) == 7
@@ -157,7 +159,8 @@ def test_hour_classes_say_which_rule_decided(api: TestClient, fleet: dict[str, i
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert len(body["hours"]) == len(body["classes"]) == len(body["sleep"]) == 168
-    pairs = dict(zip(body["hours"], zip(body["classes"], body["reasons"], strict=True), strict=True))
+    decided = zip(body["classes"], body["reasons"], strict=True)
+    pairs = dict(zip(body["hours"], decided, strict=True))
     assert pairs["2026-11-17T03:00:00+00:00"] == ("idle", "quiet")  # a Tuesday night, pool open
     assert pairs["2026-11-17T12:00:00+00:00"] == ("active", "cpu")
     sleep = dict(zip(body["hours"], body["sleep"], strict=True))

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fleethelp import seed_store
 from typer.testing import CliRunner
 
 from dbsnooze import cli
 from dbsnooze.context import Context
 from dbsnooze.store import recommendations
+from fleethelp import seed_store
 
 NOW = datetime.now(UTC)
 
@@ -36,9 +36,7 @@ db.m5.large,mysql,us-east-1,Single-AZ,0.171
 """
 
 
-def test_prices_load_list_and_recommend_with_money(
-    env: None, ctx: Context, tmp_path: Path
-) -> None:
+def test_prices_load_list_and_recommend_with_money(env: None, ctx: Context, tmp_path: Path) -> None:
     seed_store(ctx, NOW)
     table = tmp_path / "prices.csv"
     table.write_text(PRICES)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from pricefake import PricingFake, product
 
 from dbsnooze.config import Settings
 from dbsnooze.context import Context
@@ -28,6 +27,7 @@ from dbsnooze.store import instances as instance_store
 from dbsnooze.store import prices as price_store
 from dbsnooze.store.accounts import NewAccount
 from dbsnooze.store.db import transaction
+from pricefake import PricingFake, product
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 KEYS = Credentials(
@@ -39,17 +39,28 @@ RECORDED = [
     product("us-east-1", "db.t3.micro", "PostgreSQL", "0.0360000000", deployment="Multi-AZ"),
     product("us-east-1", "db.t3.micro", "MySQL", "0.0170000000"),
     product(
-        "us-east-1", "db.t3.micro", "PostgreSQL", "0.0400000000",
+        "us-east-1",
+        "db.t3.micro",
+        "PostgreSQL",
+        "0.0400000000",
         deployment="Multi-AZ (readable standbys)",
-    ),  # fmt: skip
+    ),
     product(
-        "us-east-1", "db.t3.micro", "SQL Server", "0.0310000000",
-        edition="Express", licence="License included",
-    ),  # fmt: skip
+        "us-east-1",
+        "db.t3.micro",
+        "SQL Server",
+        "0.0310000000",
+        edition="Express",
+        licence="License included",
+    ),
     product(
-        "us-east-1", "db.t3.micro", "Oracle", "0.0170000000",
-        edition="Standard Two", licence="Bring your own license",
-    ),  # fmt: skip  (BYOL SE2 is not the licence-included price: skipped)
+        "us-east-1",
+        "db.t3.micro",
+        "Oracle",
+        "0.0170000000",
+        edition="Standard Two",
+        licence="Bring your own license",
+    ),  # BYOL SE2 is not the licence-included price: skipped
     product("us-east-1", "db.t3.micro", "PostgreSQL", "0.0000000000", deployment="Single-AZ"),
     product("eu-west-1", "db.r6g.large", "MariaDB", "0.2390000000"),
     product("eu-west-1", "db.t3.micro", "PostgreSQL", "0.0190000000"),

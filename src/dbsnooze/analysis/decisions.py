@@ -19,9 +19,7 @@ from dbsnooze.store.tables import RecommendationRow
 def _found(session: Session, recommendation_id: int) -> RecommendationRow:
     row = recommendations.get(session, recommendation_id)
     if row is None:
-        raise NotFound(
-            "recommendation_not_found", f"no recommendation with id {recommendation_id}"
-        )
+        raise NotFound("recommendation_not_found", f"no recommendation with id {recommendation_id}")
     return row
 
 

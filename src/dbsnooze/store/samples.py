@@ -407,9 +407,17 @@ def series_many(
         query = select(
             SampleRow.instance_id, SampleRow.metric, hour_column, *_POINT_COLUMNS, SampleRow.final
         ).where(_in_window(SampleRow, batch, wanted, window))
-        for instance_id, metric, hour, average, maximum, minimum, count, source, final in (
-            conn.execute(query).all()
-        ):
+        for (
+            instance_id,
+            metric,
+            hour,
+            average,
+            maximum,
+            minimum,
+            count,
+            source,
+            final,
+        ) in conn.execute(query).all():
             index = slot(hour)
             if index is None:
                 index = _slot_slowly(conn, hour, window)
