@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): run the benchmarks, print their tables, save them as JSON.
 
-python -m bench                      all four, on SQLite and (when it answers) PostgreSQL
+python -m bench                      all of them, on SQLite and (when it answers) PostgreSQL
 python -m bench fleet read           only these
 python -m bench --quick              smaller and fewer runs, to try things out
 python -m bench --profile fleet      also write pyinstrument profiles to bench/results/
@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backfill_vs_seed, fleet, live, read
+from bench import backfill_vs_seed, fleet, live, read, sleep
 from bench.harness import (
     PROFILE_ENV,
     RESULTS,
@@ -34,7 +34,7 @@ from bench.harness import (
     postgres_available,
 )
 
-NAMES = ("backfill_vs_seed", "fleet", "live", "read")
+NAMES = ("backfill_vs_seed", "fleet", "live", "read", "sleep")
 console = Console(highlight=False, width=150)
 
 
@@ -109,6 +109,8 @@ def _run(names: list[str], quick: bool, stores: list[str], clock: FrozenClock) -
     if "read" in names:
         plan_read = read.Plan.quick() if quick else read.Plan.full()
         yield _timed("read", lambda: read.run(clock, stores, plan_read))
+    if "sleep" in names:
+        yield _timed("sleep", lambda: sleep.run(200 if quick else sleep.INSTANCES))
 
 
 def _timed(name: str, run: Callable[[], Report]) -> Report:

@@ -168,3 +168,22 @@ def test_windows_follow_the_owner_clock_across_dst() -> None:
 def test_eligibility(facts: StopFacts, reason: str | None) -> None:
     found = why_not_stoppable(facts)
     assert (found is None) if reason is None else (found is not None and reason in found)
+
+
+def test_windows_start_when_the_hours_do_in_a_half_hour_zone() -> None:
+    """In Kolkata (UTC+05:30) the cloud's hours run from :30 to :30: a window sleeping at 20:00
+    would cut into the last working hour, 19:30 to 20:30."""
+    zone = "Asia/Kolkata"
+    from zoneinfo import ZoneInfo
+
+    hours = [END - (672 - i) * HOUR for i in range(672)]
+    busy = [office(h.astimezone(ZoneInfo(zone))) for h in hours]
+    found = Activity(
+        [40.0 if b else 1.0 for b in busy],
+        [20.0 if b else 0.0 for b in busy],
+        [200.0 if b else 1.0 for b in busy],
+        [False] * 672,
+    )
+    result = analyse(found, HourRange(hours[0], END), {}, OwnerZone(zone, "tag"), None, PARAMS)
+    assert result.windows[0].label == "Mon 19:30 → Tue 08:10"  # work resumes at 08:30
+    assert result.backtest.clean and result.verdict.kind is Kind.SLEEP

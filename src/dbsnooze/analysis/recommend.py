@@ -95,7 +95,8 @@ def analyse(
     minutes = local_minutes(window.start, window.hours, zone.name)
     pattern = weekly_pattern(classified.classes, [m // 60 for m in minutes], params.weeks)
     cells = sleep_cells(pattern, params.confidence)
-    windows = find_windows(cells, params.min_window_hours, params.wake_lead_minutes)
+    offset = minutes[-1] % 60 if minutes else 0  # hours start at :30 in some zones
+    windows = find_windows(cells, params.min_window_hours, params.wake_lead_minutes, offset)
     recent_from = window.end - timedelta(days=params.recent_days)
     backtest = replay(
         windows, window.start, classified.classes, classified.reasons, minutes, recent_from

@@ -79,9 +79,13 @@ def sleep_cells(
 
 
 def find_windows(
-    cells: Sequence[bool], min_hours: float, wake_lead_minutes: int
+    cells: Sequence[bool], min_hours: float, wake_lead_minutes: int, offset: int = 0
 ) -> tuple[SleepWindow, ...]:
-    """Maximal circular runs of sleep cells at least `min_hours` long, each waking early."""
+    """Maximal circular runs of sleep cells at least `min_hours` long, each waking early.
+
+    `offset` is the minute past the local hour at which the cloud's hours begin: 30 in
+    Asia/Kolkata, where the hour a cell holds runs from :30 to :30.
+    """
     windows = []
     for first, length in _runs(cells):
         if length < min_hours:
@@ -89,7 +93,7 @@ def find_windows(
         minutes = length * 60 - wake_lead_minutes
         if minutes <= 0:
             continue
-        sleep = first * 60
+        sleep = (first * 60 + offset) % MINUTES_PER_WEEK
         windows.append(SleepWindow(sleep, (sleep + minutes) % MINUTES_PER_WEEK))
     return tuple(sorted(windows))
 
