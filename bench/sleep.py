@@ -193,7 +193,7 @@ def _report(count: int, seconds: float, overall: Tally, by_kind: dict[str, Tally
             ("interrupted", "active hours interrupted"),
         ],
     )
-    for name, tally in sorted(by_kind.items()) + [("all", overall)]:
+    for name, tally in [*sorted(by_kind.items()), ("all", overall)]:
         report.rows.append(
             {
                 "profile": name,
