@@ -85,3 +85,28 @@ def test_the_stopped_instance_asleep_hours_are_not_idle(
     share, like = stopped.classified.share_idle(), developer.classified.share_idle()
     assert share is not None and like is not None
     assert abs(share - like) < 0.02
+
+
+def test_an_instance_that_cannot_stop_says_why(ctx: Context, seeded: dict[str, int]) -> None:
+    """dev-bob-mysql turns out to be a read replica at the next discovery: its nights are
+    still idle, but the recommendation says why it cannot sleep."""
+    from dbsnooze.store import instances as instance_store
+    from fleethelp import discovered
+
+    bob = next(i for i in FLEET if i.identifier == "dev-bob-mysql")
+    others = [discovered(i) for i in FLEET if i.region == bob.region and i is not bob]
+    replica = discovered(bob, replica=True, replica_source="orders-prod")
+    with transaction(ctx.sessions) as session:
+        row = session.get(InstanceRow, seeded[bob.identifier])
+        assert row is not None
+        instance_store.sync_region(
+            session, (row.account_id, "aws"), bob.region, [*others, replica], NOW
+        )
+        assert row.replica_source == "orders-prod"
+    runner.recompute(ctx, [seeded[bob.identifier]])
+    with transaction(ctx.sessions) as session:
+        rec = recommendations.of_instance(session, seeded[bob.identifier])
+        assert rec is not None
+        assert rec.kind == "blocked"
+        assert rec.message.startswith("could sleep 111 h a week, but a read replica cannot")
+        assert rec.saving_hours_month == 0 and rec.windows == []
