@@ -154,6 +154,9 @@ def accounts_add(
     ] = None,
     role_arn: Annotated[str | None, typer.Option(help="role to assume")] = None,
     endpoint_url: Annotated[str | None, typer.Option(help="endpoint override")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="owners' time zone for sleep windows, e.g. Europe/Berlin")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Add an AWS account; its credentials are tested before it is saved.
@@ -163,6 +166,10 @@ def accounts_add(
     """
     import os
 
+    from dbsnooze.analysis.zones import valid_zone
+
+    if timezone is not None and not valid_zone(timezone):
+        _fail(f"not an IANA time zone: {timezone!r} (e.g. Europe/Berlin)")
     secret = None
     if auth is AuthMethod.STATIC_KEYS:
         secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or typer.prompt(
@@ -184,6 +191,7 @@ def accounts_add(
         credentials=credentials,
         endpoint_url=endpoint_url,
         secret_hint=account_service.secret_hint(credentials),
+        timezone=timezone,
     )
     ctx = _context(config)
     try:

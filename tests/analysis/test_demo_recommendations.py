@@ -110,3 +110,33 @@ def test_an_instance_that_cannot_stop_says_why(ctx: Context, seeded: dict[str, i
         assert rec.kind == "blocked"
         assert rec.message.startswith("could sleep 111 h a week, but a read replica cannot")
         assert rec.saving_hours_month == 0 and rec.windows == []
+
+
+def test_windows_are_in_the_owner_zone(ctx: Context, seeded: dict[str, int]) -> None:
+    """The account's zone applies to instances without a tag; a tag wins. The demo's office
+    hours are UTC hours (19:00 to 08:00 idle) and these four weeks cross the end of summer time:
+    in Berlin the nights are idle from 21:00 (CEST) or 20:00 (CET), so every week agrees from
+    21:00, and work begins at 10:00 or 09:00; in New York from 15:00 (EDT) or 14:00 (EST)."""
+    from dbsnooze.store.tables import AccountRow
+
+    alice, bob = seeded["dev-alice-pg"], seeded["dev-bob-mysql"]
+    with transaction(ctx.sessions) as session:
+        row = session.get(InstanceRow, alice)
+        assert row is not None
+        account = session.get(AccountRow, row.account_id)
+        assert account is not None
+        account.timezone = "Europe/Berlin"
+        bob_row = session.get(InstanceRow, bob)
+        assert bob_row is not None
+        bob_row.tags = {**bob_row.tags, "dbsnooze:timezone": "America/New_York"}
+    runner.recompute(ctx, [alice, bob])
+    with transaction(ctx.sessions) as session:
+        by_account = recommendations.of_instance(session, alice)
+        by_tag = recommendations.of_instance(session, bob)
+        assert by_account is not None and by_tag is not None
+        assert (by_account.timezone, by_account.timezone_source) == ("Europe/Berlin", "account")
+        assert by_account.windows[-1]["sleep"] == "Fri 21:00"
+        assert by_account.windows[-1]["wake"] == "Mon 08:40"
+        assert (by_tag.timezone, by_tag.timezone_source) == ("America/New_York", "tag")
+        assert by_tag.windows[-1]["sleep"] == "Fri 15:00"
+        assert by_tag.windows[-1]["wake"] == "Mon 02:40"

@@ -140,3 +140,17 @@ def test_a_dst_week_keeps_the_windows_of_the_weeks_around_it() -> None:
     assert [w.label for w in windows][-1] == "Fri 19:00 → Mon 07:40"
     assert len(windows) == 5
     assert start + timedelta(hours=hours) > datetime(2024, 3, 31, 1, tzinfo=UTC)
+
+
+def test_the_zone_comes_from_the_tag_then_the_account_then_the_setting() -> None:
+    from dbsnooze.analysis.zones import owner_zone
+
+    tag = "dbsnooze:timezone"
+    assert owner_zone({tag: "Asia/Tokyo"}, tag, "Europe/Berlin", "UTC").source == "tag"
+    assert owner_zone({}, tag, "Europe/Berlin", "UTC").name == "Europe/Berlin"
+    assert owner_zone({}, tag, None, "America/Chicago").source == "setting"
+    bad = owner_zone({tag: "Mars/Olympus"}, tag, None, "UTC")
+    assert (bad.name, bad.source) == ("UTC", "setting")
+    assert bad.note is not None and "Mars/Olympus" in bad.note
+    assert owner_zone({"tz": "Asia/Tokyo"}, "tz", None, "UTC").name == "Asia/Tokyo"
+    assert owner_zone({}, tag, "../etc/passwd", "UTC").name == "UTC"

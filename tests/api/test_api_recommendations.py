@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from apihelp import static_account
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dbsnooze.analysis import runner
 from dbsnooze.context import Context
+from dbsnooze.demo.emulator import Emulator
 from dbsnooze.demo.prices import demo_prices
 from dbsnooze.store import prices as price_store
 from dbsnooze.store.db import transaction
@@ -177,3 +179,17 @@ def test_refresh_on_demand(api: TestClient, fleet: dict[str, int]) -> None:
     everything = api.post(f"{BASE}/refresh", json={}).json()
     assert everything["computed"] == 15
     assert api.post(f"{BASE}/refresh", params={"instance": 999999}, json={}).status_code == 404
+
+
+def test_an_account_carries_the_owners_zone(api: TestClient, moto: Emulator) -> None:
+    created = api.post("/api/v1/cloud-accounts", json=static_account(moto, timezone="Asia/Tokyo"))
+    assert created.status_code == 201, created.text
+    assert created.json()["timezone"] == "Asia/Tokyo"
+    assert api.get(f"/api/v1/cloud-accounts/{created.json()['id']}").json()["timezone"] == (
+        "Asia/Tokyo"
+    )
+    bad = api.post(
+        "/api/v1/cloud-accounts", json=static_account(moto, "other", timezone="Mars/Olympus")
+    )
+    assert bad.status_code == 422 and "error" in bad.json()
+    assert len(api.get("/api/v1/cloud-accounts").json()["data"]) == 1
