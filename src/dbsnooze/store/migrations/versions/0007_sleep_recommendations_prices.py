@@ -17,16 +17,19 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+# SQLite may rebuild a table to alter it: the rebuilt one keeps AUTOINCREMENT (see 0003).
+KEEP_IDS = {"sqlite_autoincrement": True}
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("instances", schema=None) as batch_op:
+    with op.batch_alter_table("instances", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.add_column(
             sa.Column("multi_az", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.add_column(sa.Column("replica_source", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("read_replicas", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("cluster_id", sa.String(length=255), nullable=True))
-    with op.batch_alter_table("cloud_accounts", schema=None) as batch_op:
+    with op.batch_alter_table("cloud_accounts", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.add_column(sa.Column("timezone", sa.String(length=64), nullable=True))
     op.create_table(
         "prices",
@@ -82,9 +85,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("recommendations")
     op.drop_table("prices")
-    with op.batch_alter_table("cloud_accounts", schema=None) as batch_op:
+    with op.batch_alter_table("cloud_accounts", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_column("timezone")
-    with op.batch_alter_table("instances", schema=None) as batch_op:
+    with op.batch_alter_table("instances", table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_column("cluster_id")
         batch_op.drop_column("read_replicas")
         batch_op.drop_column("replica_source")
