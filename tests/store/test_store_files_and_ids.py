@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from shapes import add_instances
 from sqlalchemy import Engine, column, delete, func, insert, select, table, text
 
 from dbsnooze.config import Settings
@@ -44,18 +45,6 @@ JOB_0002 = dict(
 SAMPLE_0002 = dict(
     metric="cpu", hour=NOW, average=1.0, maximum=2.0, minimum=0.5, sample_count=60.0,
     source="backfill", fetched_at=NOW,
-)  # fmt: skip
-ACCOUNTS_0002 = table("cloud_accounts", *(column(name) for name in (
-    "id", "provider", "name", "auth_method", "auth_params", "regions", "created_at", "updated_at",
-)))  # fmt: skip
-INSTANCES_0002 = table("instances", *(column(name) for name in (
-    "id", "account_id", "provider", "region", "provider_id", "engine", "engine_version",
-    "instance_class", "status", "tags", "first_seen_at", "last_seen_at",
-)))  # fmt: skip
-INSTANCE_0002 = dict(
-    account_id=1, provider="aws", region="us-east-1", engine="postgres", engine_version="16",
-    instance_class="db.t3.micro", status="available", tags="{}", first_seen_at=NOW,
-    last_seen_at=NOW,
 )  # fmt: skip
 JOB_TARGETS_0002 = table("job_targets", column("job_id"), column("instance_id"), column("active"))
 SAMPLES_0002 = table("metric_samples", *(column(name) for name in (
@@ -181,16 +170,7 @@ def test_migration_0003_keeps_every_row_and_every_foreign_key(settings: Settings
         upgrade(engine, "0002")
         instances = [1, 2, 3]
         with engine.begin() as conn:  # the 0002 schema: later columns do not exist yet
-            conn.execute(
-                insert(ACCOUNTS_0002).values(
-                    id=1, provider="aws", name="main", auth_method="default", auth_params="{}",
-                    regions='["us-east-1"]', created_at=NOW, updated_at=NOW,
-                )
-            )  # fmt: skip
-            conn.execute(
-                insert(INSTANCES_0002),
-                [INSTANCE_0002 | {"id": i, "provider_id": f"db-{i}"} for i in instances],
-            )
+            add_instances(conn, instances)
             job_id = conn.execute(
                 insert(JOBS_0002)
                 .values(JOB_0002 | {"instance_id": instances[0]})
