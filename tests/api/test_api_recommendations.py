@@ -193,3 +193,19 @@ def test_an_account_carries_the_owners_zone(api: TestClient, moto: Emulator) -> 
     )
     assert bad.status_code == 422 and "error" in bad.json()
     assert len(api.get("/api/v1/cloud-accounts").json()["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{BASE}/{2**40}",
+        f"{BASE}?q=a%00b",
+        f"{BASE}?offset=-1",
+        f"/api/v1/instances/{2**40}/analysis",
+        "/api/v1/instances/1/activity?start=0001-01-01T00:00:00Z&end=0001-01-02T00:00:00Z",
+    ],
+)
+def test_bad_input_is_a_4xx_json_error(api: TestClient, fleet: dict[str, int], path: str) -> None:
+    answer = api.get(path)
+    assert answer.status_code == 422, answer.text
+    assert set(answer.json()["error"]) >= {"code", "message"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +32,10 @@ router = APIRouter(tags=["recommendations"])
 
 KindParam = Literal["sleep", "stop", "none", "not_enough_history", "blocked"]
 StateParam = Literal["open", "applied", "dismissed"]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+EARLIEST, LATEST = 1900, 9000  # years a window may touch; local times stay representable
 
 
 def _instance(session: Session, instance_id: int) -> InstanceRow:
@@ -46,12 +50,14 @@ def list_recommendations(
     session: SessionDep,
     kind: KindParam | None = None,
     state: StateParam | None = None,
-    account: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    region: Annotated[str | None, Query(max_length=64)] = None,
-    engine: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=255, description="name contains")] = None,
+    account: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    region: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    engine: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    q: Annotated[
+        str | None, Query(max_length=255, pattern=NO_NUL, description="name contains")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> RecommendationPage:
     """Biggest predicted saving first; `total_saving` covers every match, not just this page."""
     flt = RecommendationFilter(
@@ -73,7 +79,7 @@ def list_recommendations(
 
 
 @router.get("/recommendations/{recommendation_id}")
-def get_recommendation(recommendation_id: int, session: SessionDep) -> RecommendationPublic:
+def get_recommendation(recommendation_id: IdPath, session: SessionDep) -> RecommendationPublic:
     rec = recommendations.get(session, recommendation_id)
     if rec is None:
         raise NotFound("recommendation_not_found", f"no recommendation with id {recommendation_id}")
@@ -83,7 +89,7 @@ def get_recommendation(recommendation_id: int, session: SessionDep) -> Recommend
 @router.post("/recommendations/refresh")
 async def refresh_recommendations(
     ctx: ContextDep,
-    instance: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    instance: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> RecomputeResult:
     """Recompute now: every instance, or one."""
     ids = [instance] if instance is not None else None
@@ -95,7 +101,7 @@ async def refresh_recommendations(
 
 @router.post("/recommendations/{recommendation_id}/apply")
 def apply_recommendation(
-    recommendation_id: int, ctx: ContextDep, who: ActorDep
+    recommendation_id: IdPath, ctx: ContextDep, who: ActorDep
 ) -> RecommendationPublic:
     """Accept the windows. Until schedules exist (SPEC §11) this records them, audited."""
     with transaction(ctx.sessions) as session:
@@ -105,7 +111,7 @@ def apply_recommendation(
 
 @router.post("/recommendations/{recommendation_id}/dismiss")
 def dismiss_recommendation(
-    recommendation_id: int, ctx: ContextDep, who: ActorDep
+    recommendation_id: IdPath, ctx: ContextDep, who: ActorDep
 ) -> RecommendationPublic:
     """Hide it until its windows change."""
     with transaction(ctx.sessions) as session:
@@ -114,7 +120,7 @@ def dismiss_recommendation(
 
 
 @router.get("/instances/{instance_id}/analysis")
-def instance_analysis(instance_id: int, ctx: ContextDep, session: SessionDep) -> AnalysisPublic:
+def instance_analysis(instance_id: IdPath, ctx: ContextDep, session: SessionDep) -> AnalysisPublic:
     """The analysis as of now: weekly matrix, windows, verdict and backtest."""
     row = _instance(session, instance_id)
     found = service.analyse_rows(session, [row], ctx.settings, ctx.clock())[row.id]
@@ -126,7 +132,7 @@ def instance_analysis(instance_id: int, ctx: ContextDep, session: SessionDep) ->
 
 @router.get("/instances/{instance_id}/activity")
 def instance_activity(
-    instance_id: int,
+    instance_id: IdPath,
     ctx: ContextDep,
     session: SessionDep,
     range_: Annotated[Literal["24h", "7d", "30d", "90d"] | None, Query(alias="range")] = None,
@@ -139,5 +145,7 @@ def instance_activity(
     if range_ and (start or end):
         raise Unprocessable("invalid_range", "give either range or start/end, not both")
     window = history.window_for(ctx.clock(), range_, start, end)
+    if window.start.year < EARLIEST or window.end.year > LATEST:
+        raise Unprocessable("invalid_range", f"give hours between {EARLIEST} and {LATEST}")
     view = service.hour_classes(session, row, window, ctx.settings, ctx.clock())
     return sleep_view.hour_classes(row.id, view)
