@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): run the benchmarks, print their tables, save them as JSON.
 
-python -m bench                      all five, on SQLite and (when it answers) PostgreSQL
+python -m bench                      all of them, on SQLite and (when it answers) PostgreSQL
 python -m bench fleet read page      only these
 python -m bench --quick              smaller and fewer runs, to try things out
 python -m bench --profile fleet      also write pyinstrument profiles to bench/results/
@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backfill_vs_seed, fleet, live, page, read
+from bench import backfill_vs_seed, fleet, live, page, read, sleep
 from bench.harness import (
     PROFILE_ENV,
     RESULTS,
@@ -34,7 +34,7 @@ from bench.harness import (
     postgres_available,
 )
 
-NAMES = ("backfill_vs_seed", "fleet", "live", "read", "page")
+NAMES = ("backfill_vs_seed", "fleet", "live", "read", "page", "sleep")
 console = Console(highlight=False, width=150)
 
 
@@ -112,6 +112,8 @@ def _run(names: list[str], quick: bool, stores: list[str], clock: FrozenClock) -
     if "page" in names:
         plan_page = page.QUICK if quick else page.FULL
         yield _timed("page", lambda: page.run(clock, stores, plan_page))
+    if "sleep" in names:
+        yield _timed("sleep", lambda: sleep.run(200 if quick else sleep.INSTANCES))
 
 
 def _timed(name: str, run: Callable[[], Report]) -> Report:

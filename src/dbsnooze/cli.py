@@ -154,6 +154,9 @@ def accounts_add(
     ] = None,
     role_arn: Annotated[str | None, typer.Option(help="role to assume")] = None,
     endpoint_url: Annotated[str | None, typer.Option(help="endpoint override")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="owners' time zone for sleep windows, e.g. Europe/Berlin")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Add an AWS account; its credentials are tested before it is saved.
@@ -163,6 +166,10 @@ def accounts_add(
     """
     import os
 
+    from dbsnooze.analysis.zones import valid_zone
+
+    if timezone is not None and not valid_zone(timezone):
+        _fail(f"not an IANA time zone: {timezone!r} (e.g. Europe/Berlin)")
     secret = None
     if auth is AuthMethod.STATIC_KEYS:
         secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or typer.prompt(
@@ -184,6 +191,7 @@ def accounts_add(
         credentials=credentials,
         endpoint_url=endpoint_url,
         secret_hint=account_service.secret_hint(credentials),
+        timezone=timezone,
     )
     ctx = _context(config)
     try:
@@ -338,20 +346,24 @@ def worker(config: ConfigOpt = None) -> None:
     import signal
     import threading
 
+    from dbsnooze.analysis.runner import recommender
     from dbsnooze.jobs.worker import background
 
     ctx = _context(config)
     logs.configure(ctx.settings.log_level, ctx.settings.log_format)
     runner, collector = background(ctx, ctx.buckets)
+    analysis = recommender(ctx, runner.name)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner.start()
+    analysis.start()
     if ctx.settings.run_collector:
         collector.start()
     console.print(f"worker {runner.name} running; Ctrl-C stops it")
     stop.wait()
     collector.stop()
+    analysis.stop()
     runner.stop()
     ctx.close()
 
@@ -506,3 +518,7 @@ def _cell(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}"
+
+
+# `recommend` and `prices` live in their own module; importing it registers them on `app`.
+from dbsnooze import cli_sleep  # noqa: E402, F401

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from dbsnooze.analysis.zones import valid_zone
 from dbsnooze.endpoints import DEFAULT_ALLOWED_ENDPOINTS, parse_patterns
 
 HARD_MAX_BACKFILL_DAYS = 455  # CloudWatch keeps 1-hour statistics for 455 days.
@@ -67,11 +68,36 @@ class Settings(BaseSettings):
     # hosts (globs, optional :port) an account's endpoint_url may name; see endpoints.py
     allowed_endpoints: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ALLOWED_ENDPOINTS
 
+    # the idle rule and sleep windows (SPEC §10; analysis/)
+    idle_cpu_percent: float = Field(default=5.0, ge=0, le=100)
+    idle_iops: float = Field(default=20.0, ge=0)  # average read + write IOPS
+    idle_floor_percentile: float = Field(default=10.0, ge=0, le=100)
+    idle_connections_margin: float = Field(default=1.0, ge=0)
+    timezone_tag: str = Field(default="dbsnooze:timezone", min_length=1, max_length=128)
+    default_timezone: str = "UTC"
+    analysis_weeks: int = Field(default=4, ge=2, le=52)
+    sleep_confidence: float = Field(default=0.9, gt=0, le=1)
+    sleep_min_hours: float = Field(default=4.0, ge=1, le=168)
+    wake_lead_minutes: int = Field(default=20, ge=0, le=240)
+    always_idle_share: float = Field(default=0.95, gt=0, le=1)
+    always_idle_days: int = Field(default=14, ge=1, le=90)
+    max_interrupted_hours: int = Field(default=0, ge=0)
+    backtest_recent_days: int = Field(default=14, ge=1, le=365)
+    recommend_interval_hours: float = Field(default=24.0, gt=0)
+    recommend_check_seconds: int = Field(default=300, ge=10)
+
     @field_validator("metrics", "allowed_hosts", "allowed_endpoints", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not valid_zone(value):
+            raise ValueError(f"not an IANA time zone: {value!r}")
         return value
 
     @field_validator("api_token")

@@ -27,6 +27,8 @@ class Context:
     buckets: Buckets
     clock: Clock = field(default=utc_now)
     wake_worker: Callable[[], None] = field(default=lambda: None)  # set when a worker runs
+    # set when the recommender runs: a finished backfill makes its instances' analysis stale
+    wake_analysis: Callable[[], None] = field(default=lambda: None)
     outage: OutageLog = field(default_factory=OutageLog)  # the store's reachability, logged
 
     def close(self) -> None:

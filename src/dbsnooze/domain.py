@@ -104,6 +104,10 @@ class DiscoveredInstance:
     created_at: datetime | None
     arn: str | None = None
     replica: bool = False  # a read replica (it cannot be stopped on its own)
+    replica_source: str | None = None  # the instance it replicates, when the cloud says
+    read_replicas: tuple[str, ...] = ()  # its own read replicas
+    multi_az: bool = False
+    cluster_id: str | None = None  # Aurora or Multi-AZ DB cluster it belongs to
 
 
 @dataclass(frozen=True, slots=True)

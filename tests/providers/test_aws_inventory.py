@@ -226,3 +226,30 @@ def test_scrub_masks_key_shaped_text_and_known_secrets() -> None:
     scrubbed = scrub(text, secrets=("tok-123456", None))
 
     assert scrubbed == "key AKIA**** secret **** token ****"
+
+
+def test_the_facts_that_decide_whether_an_instance_can_stop(moto_endpoint: str) -> None:
+    """Read replicas, their sources and Multi-AZ come through the edge (SPEC §11): the moto
+    emulator stops what real RDS refuses to, so dbsnooze must know them itself."""
+    rds = boto3.client("rds", region_name="us-east-1", endpoint_url=moto_endpoint)
+    _create_instances(moto_endpoint, "us-east-1", ["source-db"])
+    rds.create_db_instance_read_replica(
+        DBInstanceIdentifier="replica-db", SourceDBInstanceIdentifier="source-db"
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="mssql-maz",
+        DBInstanceClass="db.m5.large",
+        Engine="sqlserver-se",
+        AllocatedStorage=20,
+        MasterUsername="admin_user",
+        MasterUserPassword="not-a-real-password",
+        MultiAZ=True,
+        LicenseModel="license-included",
+    )
+
+    found = {i.provider_id: i for i in list_instances(rds, "us-east-1")}
+
+    assert found["source-db"].read_replicas == ("replica-db",)
+    assert found["source-db"].replica_source is None and not found["source-db"].replica
+    assert found["replica-db"].replica and found["replica-db"].replica_source == "source-db"
+    assert found["mssql-maz"].multi_az and found["mssql-maz"].cluster_id is None

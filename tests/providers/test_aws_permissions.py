@@ -30,6 +30,7 @@ def test_policy_lists_read_actions_and_skips_get_caller_identity() -> None:
     assert statement["Action"] == [
         "cloudwatch:GetMetricData",
         "cloudwatch:GetMetricStatistics",
+        "pricing:GetProducts",
         "rds:DescribeDBInstances",
     ]
     assert "sts:GetCallerIdentity" not in json.dumps(policy)

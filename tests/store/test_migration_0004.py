@@ -7,37 +7,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from shapes import add_instances, old_table
 from sqlalchemy import select
 
 from dbsnooze.store.db import make_engine, upgrade
 from dbsnooze.store.tables import JobRow, SampleRow
-from dbsnooze.store.types import UTCDateTime
 
 H = datetime(2026, 11, 18, 13, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
-def _table(name: str, *columns: str, moments: tuple[str, ...] = ()) -> Any:
-    return sa.table(
-        name,
-        *(sa.column(c) for c in columns),
-        *(sa.column(c, UTCDateTime()) for c in moments),
-    )
-
-
-ACCOUNTS = _table(
-    "cloud_accounts", "id", "provider", "name", "auth_method", "auth_params", "regions",
-    moments=("created_at", "updated_at"),
-)  # fmt: skip
-INSTANCES = _table(
-    "instances", "id", "account_id", "provider", "region", "provider_id", "engine",
-    "engine_version", "instance_class", "status", "tags", moments=("first_seen_at", "last_seen_at"),
-)  # fmt: skip
-SAMPLES = _table(
+SAMPLES = old_table(
     "metric_samples", "instance_id", "metric", "hour", "average", "maximum", "minimum",
     "sample_count", "source", moments=("hour", "fetched_at"),
 )  # fmt: skip
-JOBS = _table(
+JOBS = old_table(
     "jobs", "id", "kind", "params", "state", "days_requested", "days", "capped", "hours_total",
     "hours_skipped", "hours_backfilled", "hours_empty", "api_calls", "errors", "cancel_requested",
     "created_by", moments=("created_at",),
@@ -64,15 +48,7 @@ def test_upgrade_marks_early_live_samples_provisional_and_gives_jobs_a_progress(
     try:
         upgrade(engine, "0002")
         with engine.begin() as conn:
-            conn.execute(sa.insert(ACCOUNTS).values(
-                id=1, provider="aws", name="main", auth_method="default", auth_params="{}",
-                regions='["us-east-1"]', created_at=H, updated_at=H,
-            ))  # fmt: skip
-            conn.execute(sa.insert(INSTANCES).values(
-                id=1, account_id=1, provider="aws", region="us-east-1", provider_id="db-1",
-                engine="postgres", engine_version="16", instance_class="db.t3.micro",
-                status="available", tags="{}", first_seen_at=H, last_seen_at=H,
-            ))  # fmt: skip
+            add_instances(conn, [1])
             end = H + timedelta(hours=1)
             conn.execute(sa.insert(SAMPLES), [
                 _sample(H, H + 30 * MINUTE),  # mid-hour

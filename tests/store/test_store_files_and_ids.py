@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, column, delete, func, insert, select, table, text
+from shapes import JOB_TARGETS, JOBS, SAMPLES, add_instances
+from sqlalchemy import Engine, delete, func, insert, select, text
 
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
@@ -29,14 +30,6 @@ from metricshelp import register
 
 NOW = datetime(2026, 11, 18, 14, tzinfo=UTC)
 
-# The 0002 shape of the tables the migration test fills (the ORM models are the newest shape).
-JOBS_0002 = table(
-    "jobs", *(column(name) for name in (
-        "id", "kind", "instance_id", "state", "params", "days_requested", "days", "capped",
-        "hours_total", "hours_skipped", "hours_backfilled", "hours_empty", "api_calls", "errors",
-        "cancel_requested", "created_by", "created_at",
-    ))
-)  # fmt: skip
 JOB_0002 = dict(
     kind="backfill", state="queued", params="{}", days_requested=0, days=0, capped=False,
     hours_total=0, hours_skipped=0, hours_backfilled=0, hours_empty=0, api_calls=0, errors="[]",
@@ -46,11 +39,6 @@ SAMPLE_0002 = dict(
     metric="cpu", hour=NOW, average=1.0, maximum=2.0, minimum=0.5, sample_count=60.0,
     source="backfill", fetched_at=NOW,
 )  # fmt: skip
-JOB_TARGETS_0002 = table("job_targets", column("job_id"), column("instance_id"), column("active"))
-SAMPLES_0002 = table("metric_samples", *(column(name) for name in (
-    "instance_id", "metric", "hour", "average", "maximum", "minimum", "sample_count", "source",
-    "fetched_at",
-)))  # fmt: skip
 NO_ENDPOINT = "http://127.0.0.1:9"  # the cloud is never asked here
 
 
@@ -168,21 +156,16 @@ def test_migration_0003_keeps_every_row_and_every_foreign_key(settings: Settings
     engine = ctx.engine
     try:
         upgrade(engine, "0002")
-        instances = list(register(ctx, NO_ENDPOINT, ["db-0", "db-1", "db-2"]).values())
+        instances = [1, 2, 3]
         with engine.begin() as conn:  # the 0002 schema: later columns do not exist yet
+            add_instances(conn, instances)
             job_id = conn.execute(
-                insert(JOBS_0002)
-                .values(JOB_0002 | {"instance_id": instances[0]})
-                .returning(JOBS_0002.c.id)
+                insert(JOBS).values(JOB_0002 | {"instance_id": instances[0]}).returning(JOBS.c.id)
             ).scalar_one()
             conn.execute(
-                insert(JOB_TARGETS_0002).values(
-                    job_id=job_id, instance_id=instances[0], active=True
-                )
+                insert(JOB_TARGETS).values(job_id=job_id, instance_id=instances[0], active=True)
             )
-            conn.execute(
-                insert(SAMPLES_0002), [SAMPLE_0002 | {"instance_id": i} for i in instances]
-            )
+            conn.execute(insert(SAMPLES), [SAMPLE_0002 | {"instance_id": i} for i in instances])
         before = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}
         upgrade(engine)
         after = {m.__name__: _count(engine, m) for m in (InstanceRow, JobTargetRow, SampleRow)}

@@ -11,16 +11,25 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, FastAPI
 
 from dbsnooze import __version__
+from dbsnooze.analysis.runner import recommender
 from dbsnooze.api import errors, openapi
 from dbsnooze.api.deps import require_token
 from dbsnooze.api.guard import Guard
-from dbsnooze.api.routes import accounts, health, instances, inventory, jobs, metrics
+from dbsnooze.api.routes import (
+    accounts,
+    health,
+    instances,
+    inventory,
+    jobs,
+    metrics,
+    recommendations,
+)
 from dbsnooze.api.sessions import SessionStore
 from dbsnooze.clock import utc_now
 from dbsnooze.config import Settings, token_problem
 from dbsnooze.context import Context, build_context
 from dbsnooze.discovery import discover
-from dbsnooze.jobs.worker import Worker, background
+from dbsnooze.jobs.worker import Worker, background, worker_name
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store.db import upgrade
 from dbsnooze.web import routes as web
@@ -88,7 +97,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         dependencies=[Depends(require_token), *openapi.api_security(settings)],
         responses=openapi.api_errors(settings),
     )
-    for module in (accounts, instances, inventory, metrics, jobs):
+    for module in (accounts, instances, inventory, metrics, jobs, recommendations):
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)
@@ -96,13 +105,17 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
 
 
 def _background(ctx: Context) -> list[Periodic | Worker]:
-    """Discovery, the job worker and the collector, each unless settings say not here."""
+    """Discovery, the job worker, the collector and the recommender, unless settings say not
+    here."""
     tasks: list[Periodic | Worker] = []
+    owner = worker_name()
     if ctx.settings.run_worker:
         worker, collector = background(ctx, ctx.buckets)
         ctx.wake_worker = worker.wake
+        owner = worker.name
         tasks += [worker, collector] if ctx.settings.run_collector else [worker]
     if ctx.settings.run_scheduler:
         interval = ctx.settings.discovery_interval_seconds
         tasks.append(Periodic("discovery", interval, lambda: discover(ctx, "scheduler")))
+        tasks.append(recommender(ctx, owner))
     return tasks

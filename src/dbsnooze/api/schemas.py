@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from dbsnooze.analysis.zones import valid_zone
 from dbsnooze.api.params import PRINTABLE
 from dbsnooze.domain import (
     ENDPOINT_URL_PATTERN,
@@ -108,6 +109,15 @@ class AccountCreate(Strict):
     )
     auth: AuthIn
     endpoint_url: str | None = Field(default=None, pattern=ENDPOINT_URL_PATTERN, max_length=512)
+    # the owners' zone for sleep windows of instances without a timezone tag (SPEC §10)
+    timezone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str | None) -> str | None:
+        if zone is not None and not valid_zone(zone):
+            raise ValueError("not an IANA time zone, e.g. Europe/Berlin")
+        return zone
 
     @field_validator("regions")
     @classmethod
@@ -132,6 +142,7 @@ class AccountPublic(BaseModel):
     secret_hint: str | None = None
     regions: list[str]
     endpoint_url: str | None
+    timezone: str | None = None
     instance_count: int = 0
     created_at: datetime
     last_tested_at: datetime | None

@@ -53,6 +53,7 @@ class Profile:
     weekend: tuple[float, ...]
     jitter: float  # relative hour-to-hour variation of the activity
     dark_days: int = 0  # trailing days without datapoints: the instance was stopped
+    pool: int = 0  # connections an application pool keeps open whenever the instance runs
 
     @property
     def stopped(self) -> bool:
@@ -72,8 +73,8 @@ _PRODUCTION_DAY = (
     0.88, 0.90, 0.92, 0.90, 0.86, 0.80, 0.72, 0.65, 0.58, 0.50, 0.44, 0.38,
 )  # fmt: skip
 _STAGING_DAY = (
-    0.04, 0.04, 0.04, 0.04, 0.04, 0.04, 0.04, 0.04, 0.45, 0.55, 0.60, 0.60,
-    0.50, 0.60, 0.62, 0.60, 0.55, 0.50, 0.45, 0.04, 0.04, 0.04, 0.04, 0.04,
+    0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.45, 0.55, 0.60, 0.60,
+    0.50, 0.60, 0.62, 0.60, 0.55, 0.50, 0.45, 0.01, 0.01, 0.01, 0.01, 0.01,
 )  # fmt: skip
 _DEVELOPMENT_DAY = (
     0.008, 0.008, 0.008, 0.008, 0.008, 0.008, 0.008, 0.008, 0.25, 0.60, 0.75, 0.80,
@@ -84,7 +85,8 @@ PROFILES: Mapping[str, Profile] = {
     p.name: p
     for p in (
         Profile("production", _PRODUCTION_DAY, tuple(0.75 * x for x in _PRODUCTION_DAY), 0.08),
-        Profile("staging", _STAGING_DAY, _flat(0.03), 0.15),
+        # its application keeps a pool of two connections open all night and all weekend
+        Profile("staging", _STAGING_DAY, _flat(0.01), 0.15, pool=2),
         Profile("development", _DEVELOPMENT_DAY, _flat(0.008), 0.30),
         Profile("abandoned", _flat(0.0), _flat(0.0), 0.0),
         Profile("stopped", _DEVELOPMENT_DAY, _flat(0.008), 0.30, dark_days=3),
@@ -106,11 +108,14 @@ class MetricShape:
     of_ram: bool = False  # idle and busy are fractions of the instance class's RAM
     whole_samples: bool = False  # every sample is an integer, so minimum and maximum are too
     ceiling: float = math.inf
+    pooled: bool = False  # the profile's connection pool adds to every sample
 
 
 METRICS: tuple[MetricShape, ...] = (
     MetricShape("CPUUtilization", "Percent", 1.0, 60.0, 0.12, 0.6, 3, ceiling=100.0),
-    MetricShape("DatabaseConnections", "Count", 0.0, 80.0, 0.10, 0.3, 3, whole_samples=True),
+    MetricShape(
+        "DatabaseConnections", "Count", 0.0, 80.0, 0.10, 0.3, 3, whole_samples=True, pooled=True
+    ),
     MetricShape("FreeableMemory", "Bytes", 0.72, 0.22, 0.02, 0.03, 0, of_ram=True),
     MetricShape("ReadIOPS", "Count/Second", 0.05, 600.0, 0.15, 0.8, 3),
     MetricShape("WriteIOPS", "Count/Second", 0.30, 250.0, 0.15, 0.8, 3),
@@ -247,6 +252,18 @@ def _extremes(shape: MetricShape, mean: float, rng: random.Random) -> tuple[floa
 
 
 def _stat_set(
+    shape: MetricShape, instance: DemoInstance, activity: float, rng: random.Random
+) -> StatSet:
+    stats = _activity_stat_set(shape, instance, activity, rng)
+    pool = PROFILES[instance.profile].pool if shape.pooled else 0
+    if not pool:
+        return stats
+    count = stats.sample_count
+    total = round(stats.sum + pool * count, shape.digits)
+    return StatSet(count, total, stats.minimum + pool, stats.maximum + pool)
+
+
+def _activity_stat_set(
     shape: MetricShape, instance: DemoInstance, activity: float, rng: random.Random
 ) -> StatSet:
     idle, busy = _bounds(shape, instance)

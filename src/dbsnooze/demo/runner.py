@@ -13,11 +13,13 @@ from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.demo.fleet import REGIONS, seed
 from dbsnooze.demo.live_feed import LiveFeed
+from dbsnooze.demo.prices import demo_prices
 from dbsnooze.discovery import discover
 from dbsnooze.domain import AuthMethod, Credentials, Provider
 from dbsnooze.scheduler import Periodic
+from dbsnooze.store import prices as price_store
 from dbsnooze.store.accounts import NewAccount
-from dbsnooze.store.db import upgrade
+from dbsnooze.store.db import transaction, upgrade
 
 DEMO_ACCOUNT = "demo"
 # moto accepts any key; these are the emulator's, not anyone's real credentials.
@@ -58,6 +60,8 @@ def run_demo(
             f"({time.monotonic() - started:.1f}s)"
         )
         upgrade(ctx.engine)
+        with transaction(ctx.sessions) as session:
+            price_store.save(session, demo_prices(), ctx.clock())
         register_demo_account(ctx, endpoint)
         report = discover(ctx, "demo")
         console.print(f"discovered {report.totals()['seen']} instances")

@@ -73,6 +73,7 @@ class Worker:
                 if unavailable(exc):  # the store went away: the lease ends, the job resumes
                     raise
                 self._crashed(job_id)
+        self.ctx.wake_analysis()
         return job_id
 
     def _crashed(self, job_id: int) -> None:

@@ -30,6 +30,7 @@ class NewAccount:
     credentials: Credentials
     endpoint_url: str | None
     secret_hint: str | None
+    timezone: str | None = None  # the owners' default zone for sleep windows (SPEC §10)
 
 
 def add(session: Session, box: SecretBox, new: NewAccount, now: datetime) -> AccountRow:
@@ -44,6 +45,7 @@ def add(session: Session, box: SecretBox, new: NewAccount, now: datetime) -> Acc
         secret_hint=new.secret_hint,
         regions=list(new.regions),
         endpoint_url=new.endpoint_url,
+        timezone=new.timezone,
         created_at=now,
         updated_at=now,
         last_tested_at=now,

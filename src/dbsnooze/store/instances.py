@@ -106,7 +106,19 @@ def _new_row(
         first_seen_at=now,
         last_seen_at=now,
         deleted_at=None,
+        **_stop_facts(item),
     )
+
+
+def _stop_facts(item: DiscoveredInstance) -> dict[str, Any]:
+    """What decides whether the instance can be stopped; "" marks a replica of unknown source."""
+    source = item.replica_source or ("" if item.replica else None)
+    return {
+        "multi_az": item.multi_az,
+        "replica_source": source,
+        "read_replicas": list(item.read_replicas),
+        "cluster_id": item.cluster_id,
+    }
 
 
 def _apply(row: InstanceRow, item: DiscoveredInstance, now: datetime) -> bool:
@@ -120,6 +132,7 @@ def _apply(row: InstanceRow, item: DiscoveredInstance, now: datetime) -> bool:
         "tags": dict(item.tags),
         "cloud_created_at": item.created_at,
         "deleted_at": None,
+        **_stop_facts(item),
     }
     changed = any(getattr(row, key) != value for key, value in values.items())
     for key, value in values.items():
@@ -145,7 +158,7 @@ def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
         if value is not None:
             query = query.where(column == value)
     if flt.q:
-        query = query.where(InstanceRow.provider_id.ilike(f"%{_escape_like(flt.q)}%", escape="\\"))
+        query = query.where(InstanceRow.provider_id.ilike(f"%{escape_like(flt.q)}%", escape="\\"))
     if not flt.include_deleted and flt.status != DELETED:
         query = query.where(InstanceRow.deleted_at.is_(None))
     return _by_activity(query, flt)
@@ -181,5 +194,5 @@ def page(
     return list(rows), total
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

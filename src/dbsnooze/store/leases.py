@@ -26,3 +26,12 @@ def acquire(session: Session, name: str, owner: str, now: datetime, until: datet
     except IntegrityError:
         return False
     return True
+
+
+def release(session: Session, name: str, owner: str, now: datetime) -> None:
+    """End our hold now, so the next run need not wait for the expiry."""
+    session.execute(
+        update(LeaseRow)
+        .where(LeaseRow.name == name, LeaseRow.owner == owner)
+        .values(expires_at=now)
+    )

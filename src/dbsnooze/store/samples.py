@@ -393,23 +393,30 @@ def series(
     tuples (see `_window_rows`), each row finds its slot without a datetime being built (see
     `_slot_reader`), and its values go straight into the columns.
     """
-    found = {metric: Series.empty(window.hours) for metric in metrics}
+    return series_many(db, [instance_id], metrics, window)[instance_id]
+
+
+def series_many(
+    db: Db, instance_ids: Sequence[int], metrics: Sequence[str], window: HourRange
+) -> dict[int, dict[str, Series]]:
+    """`series` for many instances, a batch of instances per query."""
+    wanted = list(dict.fromkeys(metrics))
+    found = {i: {m: Series.empty(window.hours) for m in wanted} for i in instance_ids}
     conn = _connection(db)
     slot = _slot_reader(conn.dialect, window)
-    for metric, hour, average, maximum, minimum, count, source, final in _window_rows(
-        conn, instance_id, list(found), window
-    ):
-        index = slot(hour)
-        if index is None:
-            index = _slot_slowly(conn, hour, window)
-        column = found[metric]
-        column.average[index] = average
-        column.maximum[index] = maximum
-        column.minimum[index] = minimum
-        column.sample_count[index] = count
-        column.source[index] = _SOURCES[source]
-        if not final:
-            column.provisional.add(index)
+    for batch in _batches(sorted(found)):
+        for instance_id, metric, hour, *values, source, final in _window_rows(
+            conn, batch, wanted, window
+        ):
+            index = slot(hour)
+            if index is None:
+                index = _slot_slowly(conn, hour, window)
+            column = found[instance_id][metric]
+            column.average[index], column.maximum[index] = values[0], values[1]
+            column.minimum[index], column.sample_count[index] = values[2], values[3]
+            column.source[index] = _SOURCES[source]
+            if not final:
+                column.provisional.add(index)
     return found
 
 
@@ -487,29 +494,31 @@ _SOURCES = {source.value: source for source in Source}
 # PostgreSQL works each hour's index out itself, in C, and answers in binary; SQLite's date
 # functions cost more than handing back its stored text, which `_slots` maps to an index.
 _WINDOW_ROWS = {
-    "postgresql": "SELECT metric, (extract(epoch FROM hour)::bigint - %s) / 3600, average, "
-    "maximum, minimum, sample_count, source, final FROM metric_samples WHERE instance_id = %s "
-    "AND metric = ANY(%s) AND hour >= %s AND hour < %s",
-    "sqlite": "SELECT metric, hour, average, maximum, minimum, sample_count, source, final "
-    "FROM metric_samples WHERE instance_id = ? AND metric IN ({metrics}) "
+    "postgresql": "SELECT instance_id, metric, (extract(epoch FROM hour)::bigint - %s) / 3600, "
+    "average, maximum, minimum, sample_count, source, final FROM metric_samples "
+    "WHERE instance_id = ANY(%s) AND metric = ANY(%s) AND hour >= %s AND hour < %s",
+    "sqlite": "SELECT instance_id, metric, hour, average, maximum, minimum, sample_count, source, "
+    "final FROM metric_samples WHERE instance_id IN ({ids}) AND metric IN ({metrics}) "
     "AND hour >= ? AND hour < ?",
 }
 
 
 def _window_rows(
-    conn: Connection, instance_id: int, metrics: list[str], window: HourRange
+    conn: Connection, instance_ids: Sequence[int], metrics: list[str], window: HourRange
 ) -> list[tuple[Any, ...]]:
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         pg = cast("psycopg.Connection[Any]", raw)
         start = int(window.start.timestamp())
         with pg.cursor(binary=True) as cursor:
-            params = (start, instance_id, metrics, window.start, window.end)
+            params = (start, list(instance_ids), metrics, window.start, window.end)
             return cursor.execute(_WINDOW_ROWS["postgresql"], params).fetchall()
     to_db = UTCDateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     assert to_db is not None
-    sql = _WINDOW_ROWS["sqlite"].format(metrics=", ".join("?" * len(metrics)))
-    params = (instance_id, *metrics, to_db(window.start), to_db(window.end))
+    sql = _WINDOW_ROWS["sqlite"].format(
+        ids=", ".join("?" * len(instance_ids)), metrics=", ".join("?" * len(metrics))
+    )
+    params = (*instance_ids, *metrics, to_db(window.start), to_db(window.end))
     rows: list[tuple[Any, ...]] = cast(Any, raw).execute(sql, params).fetchall()
     return rows
 

@@ -56,6 +56,7 @@ class AccountRow(Base):
     updated_at: Mapped[datetime]
     last_tested_at: Mapped[datetime | None]
     last_test_error: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # owners' default zone (SPEC §10)
 
 
 class InstanceRow(Base):
@@ -81,6 +82,11 @@ class InstanceRow(Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+    # what decides whether it can be stopped (SPEC §11)
+    multi_az: Mapped[bool] = mapped_column(default=False)
+    replica_source: Mapped[str | None] = mapped_column(String(255))  # "" = source unknown
+    read_replicas: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    cluster_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class EventRow(Base):
@@ -218,3 +224,51 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
+
+
+class PriceRow(Base):
+    """The on-demand price of an instance class, USD per hour; `source`: csv | aws | demo."""
+
+    __tablename__ = "prices"
+
+    instance_class: Mapped[str] = mapped_column(String(64), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64), primary_key=True)
+    deployment: Mapped[str] = mapped_column(String(16), primary_key=True)  # single-az | multi-az
+    usd_per_hour: Mapped[float]
+    source: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class RecommendationRow(Base):
+    """An instance's latest sleep recommendation; one per instance, recomputed in place."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), unique=True
+    )
+    computed_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64))
+    timezone_source: Mapped[str] = mapped_column(String(16))
+    windows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    windows_key: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float]
+    hours_per_week: Mapped[float]
+    saving_hours_month: Mapped[float]
+    usd_per_hour: Mapped[float | None]
+    price_source: Mapped[str | None] = mapped_column(String(16))
+    saving_usd_month: Mapped[float | None]
+    backtest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)  # matrix, thresholds, eligibility
+    dismissed_key: Mapped[str | None] = mapped_column(Text)
+    dismissed_at: Mapped[datetime | None]
+    dismissed_by: Mapped[str | None] = mapped_column(String(128))
+    applied_key: Mapped[str | None] = mapped_column(Text)
+    applied_windows: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    applied_at: Mapped[datetime | None]
+    applied_by: Mapped[str | None] = mapped_column(String(128))

@@ -21,17 +21,21 @@ from starlette.exceptions import HTTPException
 
 from dbsnooze import __version__
 from dbsnooze.activity import ACTIVE_AT
+from dbsnooze.api import sleep_view
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public as job_public
 from dbsnooze.api.params import MAX_ID
 from dbsnooze.api.schemas import JobPublic
+from dbsnooze.api.sleep_schemas import RecommendationPublic
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.jobs import queue
 from dbsnooze.metrics import METRICS
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import instances as instance_store
+from dbsnooze.store import recommendations as recommendation_store
+from dbsnooze.store.recommendations import RecommendationFilter, State
 from dbsnooze.store.tables import InstanceRow
-from dbsnooze.web import auth, listing, overview, svg
+from dbsnooze.web import auth, listing, overview, svg, weekmap
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -63,7 +67,7 @@ def install(app: FastAPI) -> None:
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(version=__version__, metric_specs=METRICS)
-    templates.env.filters.update(coverage_bar=svg.coverage_bar)
+    templates.env.filters.update(coverage_bar=svg.coverage_bar, week_cells=_week_cells)
     return templates
 
 
@@ -166,7 +170,6 @@ def instance_page(
         range=chosen if chosen in RANGES else DEFAULT_RANGE,
         ranges=RANGES,
         metrics=ctx.settings.metrics,
-        active_at=ACTIVE_AT,
         vendor_ready=vendor_ready(),
         backfill_choices=[d for d in BACKFILL_CHOICES if d < max_days] + [max_days],
         backfill_default=min(ctx.settings.backfill_default_days, max_days),
@@ -213,3 +216,47 @@ def accounts_page(request: Request, session: SessionDep) -> HTMLResponse:
     rows = account_store.all_rows(session)
     counts = account_store.instance_counts(session)
     return _render(request, "accounts.html", accounts=rows, counts=counts)
+
+
+# --- recommendations --------------------------------------------------------------------------
+
+KIND_WORDS = {
+    "sleep": "sleep windows",
+    "stop": "stop it",
+    "blocked": "cannot be stopped",
+    "none": "nothing to sleep",
+    "not_enough_history": "not enough history",
+}
+
+
+def _week_cells(item: RecommendationPublic) -> list[weekmap.WeekCell]:
+    windows = [(w.sleep_minute, w.wake_minute) for w in item.windows]
+    return weekmap.week_cells(item.matrix.idle_share, windows)
+
+
+@pages.get("/recommendations")
+def recommendations_page(request: Request, ctx: ContextDep, session: SessionDep) -> HTMLResponse:
+    kind = request.query_params.get("kind", "")
+    state = request.query_params.get("state", "")
+    flt = RecommendationFilter(
+        kind=kind if kind in KIND_WORDS else None,
+        state=State(state) if state in State.__members__.values() else None,
+    )
+    pairs = recommendation_store.listing(session, flt)
+    items = [sleep_view.recommendation(rec, row) for rec, row in pairs]
+    settings = ctx.settings
+    return _render(
+        request,
+        "recommendations.html",
+        items=items,
+        total=sleep_view.total(items),
+        kinds=KIND_WORDS,
+        kind=kind if kind in KIND_WORDS else "",
+        states=[s.value for s in State],
+        state=state if flt.state else "",
+        week_size=weekmap.size(),
+        confidence=round(settings.sleep_confidence * 100),
+        weeks=settings.analysis_weeks,
+        min_hours=f"{settings.sleep_min_hours:g}",
+        wake_lead=settings.wake_lead_minutes,
+    )

@@ -34,6 +34,7 @@ def public(row: AccountRow, instance_count: int = 0) -> AccountPublic:
         secret_hint=row.secret_hint,
         regions=row.regions,
         endpoint_url=row.endpoint_url,
+        timezone=row.timezone,
         instance_count=instance_count,
         created_at=row.created_at,
         last_tested_at=row.last_tested_at,
@@ -61,6 +62,7 @@ def create_account(
         credentials=credentials,
         endpoint_url=body.endpoint_url,
         secret_hint=accounts.secret_hint(credentials),
+        timezone=body.timezone,
     )
     row = accounts.create(ctx, new, who)
     response.headers["Location"] = f"/api/v1/cloud-accounts/{row.id}"

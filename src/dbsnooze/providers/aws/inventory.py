@@ -41,6 +41,11 @@ def _to_instance(item: dict[str, Any], region: str) -> DiscoveredInstance:
         tags={tag["Key"]: tag.get("Value", "") for tag in item.get("TagList", [])},
         created_at=_utc(item.get("InstanceCreateTime")),
         arn=item.get("DBInstanceArn"),
+        replica=bool(item.get("ReadReplicaSourceDBInstanceIdentifier")),
+        replica_source=item.get("ReadReplicaSourceDBInstanceIdentifier") or None,
+        read_replicas=tuple(item.get("ReadReplicaDBInstanceIdentifiers", ())),
+        multi_az=bool(item.get("MultiAZ", False)),
+        cluster_id=item.get("DBClusterIdentifier") or None,
     )
 
 

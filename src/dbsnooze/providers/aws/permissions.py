@@ -48,6 +48,12 @@ CALL_SITES: tuple[CallSite, ...] = (
         "cloudwatch:GetMetricData",
         "hourly statistics for many instances in batched calls",
     ),
+    CallSite(
+        "pricing",
+        "GetProducts",
+        "pricing:GetProducts",
+        "on-demand prices for predicted savings (`dbsnooze prices refresh`; optional)",
+    ),
 )
 
 _BY_OPERATION: dict[tuple[str, str], CallSite] = {

@@ -7,7 +7,6 @@
   const MAX_SPAN_DAYS = 455;
   const page = document.getElementById("instance-page");
   const id = page.dataset.instanceId;
-  const thresholds = { cpu: Number(page.dataset.activeCpu), connections: Number(page.dataset.activeConnections) };
   const base = "/api/v1/instances/" + id + "/metrics/history";
   const el = (name) => document.getElementById(name);
   const status = el("history-status");
@@ -45,6 +44,21 @@
     el("csv-link").href = base + "?" + query({ format: "csv" });
     window.history.replaceState(null, "", "?" + query());
     render(result.data);
+    loadActivity(result.data);
+  }
+
+  // The heatmap draws the server's hour classes over the same hours as the history.
+  async function loadActivity(history) {
+    const heat = el("heatmap");
+    heat.dataset.state = "loading";
+    const params = new URLSearchParams({ start: history.start, end: history.end });
+    const result = await api("GET", "/api/v1/instances/" + id + "/activity?" + params);
+    if (!result.ok) {
+      heat.dataset.state = "error";
+      say(el("heatmap-summary"), "Could not classify the hours: " + describeError(result), "error");
+      return;
+    }
+    window.dbsnooze.heatmap.drawHeatmap(heat, el("heatmap-summary"), history, result.data);
   }
 
   function render(history) {
@@ -56,7 +70,6 @@
     }
     chartsEl.dataset.state = !window.uPlot ? "unavailable" : stored ? "ready" : "empty";
     window.dbsnooze.heatmap.drawCoverage(el("coverage-strip"), el("coverage-summary"), history);
-    window.dbsnooze.heatmap.drawHeatmap(el("heatmap"), el("heatmap-summary"), history, thresholds);
     const first = window.dbsnooze.formatLocal(history.hours[0]);
     const last = window.dbsnooze.formatLocal(Date.parse(history.hours[history.hours.length - 1]) + 3600000);
     say(status, stored

@@ -1,0 +1,1 @@
+"""Sleep-window analysis: the idle rule, owner zones, weekly patterns, windows, backtests."""

@@ -1,0 +1,151 @@
+"""Sleep recommendations, per-instance analyses and hour classes (SPEC §10)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from dbsnooze import history
+from dbsnooze.analysis import decisions, runner, service
+from dbsnooze.analysis.eligibility import why_not_stoppable
+from dbsnooze.api import sleep_view
+from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
+from dbsnooze.api.sleep_schemas import (
+    AnalysisPublic,
+    HourClassesPublic,
+    RecommendationPage,
+    RecommendationPublic,
+    RecomputeResult,
+)
+from dbsnooze.errors import NotFound, Unprocessable
+from dbsnooze.store import instances as instance_store
+from dbsnooze.store import recommendations
+from dbsnooze.store.db import transaction
+from dbsnooze.store.recommendations import RecommendationFilter, State
+from dbsnooze.store.tables import InstanceRow
+
+router = APIRouter(tags=["recommendations"])
+
+KindParam = Literal["sleep", "stop", "none", "not_enough_history", "blocked"]
+StateParam = Literal["open", "applied", "dismissed"]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+EARLIEST, LATEST = 1900, 9000  # years a window may touch; local times stay representable
+
+
+def _instance(session: Session, instance_id: int) -> InstanceRow:
+    row = instance_store.get(session, instance_id)
+    if row is None:
+        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
+    return row
+
+
+@router.get("/recommendations")
+def list_recommendations(
+    session: SessionDep,
+    kind: KindParam | None = None,
+    state: StateParam | None = None,
+    account: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    region: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    engine: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    q: Annotated[
+        str | None, Query(max_length=255, pattern=NO_NUL, description="name contains")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> RecommendationPage:
+    """Biggest predicted saving first; `total_saving` covers every match, not just this page."""
+    flt = RecommendationFilter(
+        kind=kind,
+        state=State(state) if state else None,
+        account_id=account,
+        region=region,
+        engine=engine,
+        q=q,
+    )
+    items = [
+        sleep_view.recommendation(rec, row) for rec, row in recommendations.listing(session, flt)
+    ]
+    return RecommendationPage(
+        data=items[offset : offset + limit],
+        count=len(items),
+        total_saving=sleep_view.total(items),
+    )
+
+
+@router.get("/recommendations/{recommendation_id}")
+def get_recommendation(recommendation_id: IdPath, session: SessionDep) -> RecommendationPublic:
+    rec = recommendations.get(session, recommendation_id)
+    if rec is None:
+        raise NotFound("recommendation_not_found", f"no recommendation with id {recommendation_id}")
+    return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
+
+
+@router.post("/recommendations/refresh")
+async def refresh_recommendations(
+    ctx: ContextDep,
+    instance: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> RecomputeResult:
+    """Recompute now: every instance, or one."""
+    ids = [instance] if instance is not None else None
+    found = await run_in_threadpool(runner.recompute, ctx, ids)
+    if instance is not None and not found.computed:
+        raise NotFound("instance_not_found", f"no instance with id {instance}")
+    return RecomputeResult(computed=found.computed, kinds=dict(found.kinds))
+
+
+@router.post("/recommendations/{recommendation_id}/apply")
+def apply_recommendation(
+    recommendation_id: IdPath, ctx: ContextDep, who: ActorDep
+) -> RecommendationPublic:
+    """Accept the windows. Until schedules exist (SPEC §11) this records them, audited."""
+    with transaction(ctx.sessions) as session:
+        rec = decisions.apply(session, recommendation_id, who, ctx.clock())
+        return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
+
+
+@router.post("/recommendations/{recommendation_id}/dismiss")
+def dismiss_recommendation(
+    recommendation_id: IdPath, ctx: ContextDep, who: ActorDep
+) -> RecommendationPublic:
+    """Hide it until its windows change."""
+    with transaction(ctx.sessions) as session:
+        rec = decisions.dismiss(session, recommendation_id, who, ctx.clock())
+        return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
+
+
+@router.get("/instances/{instance_id}/analysis")
+def instance_analysis(instance_id: IdPath, ctx: ContextDep, session: SessionDep) -> AnalysisPublic:
+    """The analysis as of now: weekly matrix, windows, verdict and backtest."""
+    row = _instance(session, instance_id)
+    found = service.analyse_rows(session, [row], ctx.settings, ctx.clock())[row.id]
+    price = runner.prices_of(session, [row]).get(row.id)
+    stored = recommendations.of_instance(session, row.id)
+    cannot_stop = why_not_stoppable(service.stop_facts(row))
+    return sleep_view.analysis(row.id, found, price, cannot_stop, stored.id if stored else None)
+
+
+@router.get("/instances/{instance_id}/activity")
+def instance_activity(
+    instance_id: IdPath,
+    ctx: ContextDep,
+    session: SessionDep,
+    range_: Annotated[Literal["24h", "7d", "30d", "90d"] | None, Query(alias="range")] = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> HourClassesPublic:
+    """Each hour's class (active, idle, asleep, unknown), the rule that decided it, and the
+    share of it the proposed windows would sleep: what the heatmap draws."""
+    row = _instance(session, instance_id)
+    if range_ and (start or end):
+        raise Unprocessable("invalid_range", "give either range or start/end, not both")
+    window = history.window_for(ctx.clock(), range_, start, end)
+    if window.start.year < EARLIEST or window.end.year > LATEST:
+        raise Unprocessable("invalid_range", f"give hours between {EARLIEST} and {LATEST}")
+    view = service.hour_classes(session, row, window, ctx.settings, ctx.clock())
+    return sleep_view.hour_classes(row.id, view)
