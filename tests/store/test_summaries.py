@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import shapes
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -198,7 +199,9 @@ def test_the_migration_builds_summaries_for_history_stored_before_it(ctx: Contex
     assert isinstance(before, str)
     command.downgrade(config, before)
     assert not inspect(ctx.engine).has_table("instance_summaries")
-    (iid,) = add_instances(ctx)
+    iid = 1
+    with ctx.engine.begin() as conn:  # in the tables' old shape: the models are the newest
+        shapes.add_instances(conn, [iid])
     rows = [
         {
             "instance_id": iid,
@@ -214,7 +217,7 @@ def test_the_migration_builds_summaries_for_history_stored_before_it(ctx: Contex
         for h in range(48)
     ]
     with ctx.engine.begin() as conn:
-        conn.execute(insert(SampleRow), rows)
+        conn.execute(insert(shapes.SAMPLES), rows)
 
     upgrade(ctx.engine)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -14,6 +13,8 @@ from dbsnooze.analysis import decisions, runner, service
 from dbsnooze.analysis.eligibility import why_not_stoppable
 from dbsnooze.api import sleep_view
 from dbsnooze.api.deps import ActorDep, ContextDep, SessionDep
+from dbsnooze.api.openapi import errors
+from dbsnooze.api.params import Id, IdFilter, Moment, NameContains, Offset, Text
 from dbsnooze.api.sleep_schemas import (
     AnalysisPublic,
     HourClassesPublic,
@@ -32,10 +33,8 @@ router = APIRouter(tags=["recommendations"])
 
 KindParam = Literal["sleep", "stop", "none", "not_enough_history", "blocked"]
 StateParam = Literal["open", "applied", "dismissed"]
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
-EARLIEST, LATEST = 1900, 9000  # years a window may touch; local times stay representable
+# `:int` in the paths: /recommendations/refresh is not a recommendation id
+ONE = "/recommendations/{recommendation_id:int}"
 
 
 def _instance(session: Session, instance_id: int) -> InstanceRow:
@@ -50,14 +49,12 @@ def list_recommendations(
     session: SessionDep,
     kind: KindParam | None = None,
     state: StateParam | None = None,
-    account: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    region: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    engine: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    q: Annotated[
-        str | None, Query(max_length=255, pattern=NO_NUL, description="name contains")
-    ] = None,
+    account: IdFilter = None,
+    region: Text = None,
+    engine: Text = None,
+    q: NameContains = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    offset: Offset = 0,
 ) -> RecommendationPage:
     """Biggest predicted saving first; `total_saving` covers every match, not just this page."""
     flt = RecommendationFilter(
@@ -78,18 +75,18 @@ def list_recommendations(
     )
 
 
-@router.get("/recommendations/{recommendation_id}")
-def get_recommendation(recommendation_id: IdPath, session: SessionDep) -> RecommendationPublic:
+@router.get(ONE, responses=errors(404))
+def get_recommendation(recommendation_id: Id, session: SessionDep) -> RecommendationPublic:
     rec = recommendations.get(session, recommendation_id)
     if rec is None:
         raise NotFound("recommendation_not_found", f"no recommendation with id {recommendation_id}")
     return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
 
 
-@router.post("/recommendations/refresh")
+@router.post("/recommendations/refresh", responses=errors(404))
 async def refresh_recommendations(
     ctx: ContextDep,
-    instance: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    instance: IdFilter = None,
 ) -> RecomputeResult:
     """Recompute now: every instance, or one."""
     ids = [instance] if instance is not None else None
@@ -99,9 +96,9 @@ async def refresh_recommendations(
     return RecomputeResult(computed=found.computed, kinds=dict(found.kinds))
 
 
-@router.post("/recommendations/{recommendation_id}/apply")
+@router.post(ONE + "/apply", responses=errors(404, 409))
 def apply_recommendation(
-    recommendation_id: IdPath, ctx: ContextDep, who: ActorDep
+    recommendation_id: Id, ctx: ContextDep, who: ActorDep
 ) -> RecommendationPublic:
     """Accept the windows. Until schedules exist (SPEC §11) this records them, audited."""
     with transaction(ctx.sessions) as session:
@@ -109,9 +106,9 @@ def apply_recommendation(
         return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
 
 
-@router.post("/recommendations/{recommendation_id}/dismiss")
+@router.post(ONE + "/dismiss", responses=errors(404, 409))
 def dismiss_recommendation(
-    recommendation_id: IdPath, ctx: ContextDep, who: ActorDep
+    recommendation_id: Id, ctx: ContextDep, who: ActorDep
 ) -> RecommendationPublic:
     """Hide it until its windows change."""
     with transaction(ctx.sessions) as session:
@@ -119,8 +116,8 @@ def dismiss_recommendation(
         return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
 
 
-@router.get("/instances/{instance_id}/analysis")
-def instance_analysis(instance_id: IdPath, ctx: ContextDep, session: SessionDep) -> AnalysisPublic:
+@router.get("/instances/{instance_id}/analysis", responses=errors(404))
+def instance_analysis(instance_id: Id, ctx: ContextDep, session: SessionDep) -> AnalysisPublic:
     """The analysis as of now: weekly matrix, windows, verdict and backtest."""
     row = _instance(session, instance_id)
     found = service.analyse_rows(session, [row], ctx.settings, ctx.clock())[row.id]
@@ -130,14 +127,14 @@ def instance_analysis(instance_id: IdPath, ctx: ContextDep, session: SessionDep)
     return sleep_view.analysis(row.id, found, price, cannot_stop, stored.id if stored else None)
 
 
-@router.get("/instances/{instance_id}/activity")
+@router.get("/instances/{instance_id}/activity", responses=errors(404))
 def instance_activity(
-    instance_id: IdPath,
+    instance_id: Id,
     ctx: ContextDep,
     session: SessionDep,
     range_: Annotated[Literal["24h", "7d", "30d", "90d"] | None, Query(alias="range")] = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Moment = None,
+    end: Moment = None,
 ) -> HourClassesPublic:
     """Each hour's class (active, idle, asleep, unknown), the rule that decided it, and the
     share of it the proposed windows would sleep: what the heatmap draws."""
@@ -145,7 +142,5 @@ def instance_activity(
     if range_ and (start or end):
         raise Unprocessable("invalid_range", "give either range or start/end, not both")
     window = history.window_for(ctx.clock(), range_, start, end)
-    if window.start.year < EARLIEST or window.end.year > LATEST:
-        raise Unprocessable("invalid_range", f"give hours between {EARLIEST} and {LATEST}")
     view = service.hour_classes(session, row, window, ctx.settings, ctx.clock())
     return sleep_view.hour_classes(row.id, view)
