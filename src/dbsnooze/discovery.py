@@ -1,4 +1,5 @@
-"""Discovery: list every instance of every account and region, and make the store match."""
+"""Discovery: list every instance of every account and scan unit (AWS region, GCP project),
+and make the store match."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dbsnooze.context import Context
 from dbsnooze.crypto import SecretKeyError
 from dbsnooze.domain import CloudAccount, RegionResult
 from dbsnooze.errors import DbsnoozeError, NotFound
-from dbsnooze.providers.aws.inventory import scan_account
+from dbsnooze.providers.registry import provider
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import events
 from dbsnooze.store import instances as instance_store
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class RegionReport:
     account_id: int
     account: str
-    region: str
+    region: str  # the scan unit: an AWS region, or a GCP project
     error: str | None = None
     seen: int = 0
     new: int = 0
@@ -57,7 +58,7 @@ def discover(ctx: Context, actor: str, account_id: int | None = None) -> Discove
     reports: list[RegionReport] = []
     new_ids: list[int] = []
     for account in _accounts(ctx, account_id, reports):
-        for result in scan_account(ctx.clients, account):
+        for result in provider(ctx, account.provider).scan(account):
             report, ids = _store_region(ctx, account, result)
             reports.append(report)
             new_ids.extend(ids)

@@ -50,7 +50,19 @@ SAMPLES_0002 = table("metric_samples", *(column(name) for name in (
     "instance_id", "metric", "hour", "average", "maximum", "minimum", "sample_count", "source",
     "fetched_at",
 )))  # fmt: skip
+ACCOUNTS_0002 = table("cloud_accounts", *(column(name) for name in (
+    "id", "provider", "name", "auth_method", "auth_params", "regions", "created_at", "updated_at",
+)))  # fmt: skip
+INSTANCES_0002 = table("instances", *(column(name) for name in (
+    "id", "account_id", "provider", "region", "provider_id", "engine", "engine_version",
+    "instance_class", "status", "tags", "first_seen_at", "last_seen_at",
+)))  # fmt: skip
 NO_ENDPOINT = "http://127.0.0.1:9"  # the cloud is never asked here
+INSTANCE_0002 = dict(
+    provider="aws", region="us-east-1", engine="postgres", engine_version="16.3",
+    instance_class="db.t3.micro", status="available", tags="{}", first_seen_at=NOW,
+    last_seen_at=NOW,
+)  # fmt: skip
 
 
 @pytest.fixture()
@@ -167,8 +179,21 @@ def test_migration_0003_keeps_every_row_and_every_foreign_key(settings: Settings
     engine = ctx.engine
     try:
         upgrade(engine, "0002")
-        instances = list(register(ctx, NO_ENDPOINT, ["db-0", "db-1", "db-2"]).values())
         with engine.begin() as conn:  # the 0002 schema: later columns do not exist yet
+            account_id = conn.execute(
+                insert(ACCOUNTS_0002)
+                .values(provider="aws", name="main", auth_method="default", auth_params="{}",
+                        regions='["us-east-1"]', created_at=NOW, updated_at=NOW)
+                .returning(ACCOUNTS_0002.c.id)
+            ).scalar_one()  # fmt: skip
+            instances = [
+                conn.execute(
+                    insert(INSTANCES_0002)
+                    .values(INSTANCE_0002 | {"account_id": account_id, "provider_id": f"db-{n}"})
+                    .returning(INSTANCES_0002.c.id)
+                ).scalar_one()
+                for n in range(3)
+            ]
             job_id = conn.execute(
                 insert(JOBS_0002)
                 .values(JOB_0002 | {"instance_id": instances[0]})

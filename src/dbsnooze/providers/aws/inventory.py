@@ -41,6 +41,7 @@ def _to_instance(item: dict[str, Any], region: str) -> DiscoveredInstance:
         tags={tag["Key"]: tag.get("Value", "") for tag in item.get("TagList", [])},
         created_at=_utc(item.get("InstanceCreateTime")),
         arn=item.get("DBInstanceArn"),
+        replica=bool(item.get("ReadReplicaSourceDBInstanceIdentifier")),
     )
 
 
