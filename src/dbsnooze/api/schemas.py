@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from dbsnooze.domain import AuthMethod, Credentials, Provider
 
 T = TypeVar("T")
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$"
+PROJECT_PATTERN = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"  # a GCP project id
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+KEY_JSON_MAX_CHARS = 16_384  # a service-account key is about 2,400 characters
 
 
 class Strict(BaseModel):
@@ -41,19 +44,39 @@ class AssumeRoleAuth(Strict):
     source_profile: str | None = Field(default=None, max_length=128)
 
 
-AuthIn = Annotated[
-    DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth,
-    Field(discriminator="method"),
-]
+class ServiceAccountAuth(Strict):
+    """GCP: a service-account key (its JSON), stored encrypted, never shown again."""
+
+    method: Literal["service_account"]
+    service_account_json: SecretStr = Field(min_length=2, max_length=KEY_JSON_MAX_CHARS)
+
+
+class ApplicationDefaultAuth(Strict):
+    """GCP: the server's application default credentials."""
+
+    method: Literal["adc"]
+
+
+class ImpersonateAuth(Strict):
+    """GCP: short-lived tokens of `target_service_account`, asked for by the server's ADC or
+    by the given key."""
+
+    method: Literal["impersonate"]
+    target_service_account: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    service_account_json: SecretStr | None = Field(default=None, max_length=KEY_JSON_MAX_CHARS)
+
+
+AwsAuth = DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth
+GcpAuth = ServiceAccountAuth | ApplicationDefaultAuth | ImpersonateAuth
+AuthIn = Annotated[AwsAuth | GcpAuth, Field(discriminator="method")]
+GCP_METHODS = frozenset({"service_account", "adc", "impersonate"})
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def to_credentials(
-    auth: DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth,
-) -> Credentials:
+def to_credentials(auth: AwsAuth | GcpAuth) -> Credentials:
     fields: dict[str, Any] = {}
     for name, value in auth:
         if name != "method":
@@ -62,18 +85,52 @@ def to_credentials(
 
 
 class AccountCreate(Strict):
+    """An AWS account scans `regions`; a GCP account scans `projects`."""
+
     name: str = Field(pattern=NAME_PATTERN)
     provider: Provider = Provider.AWS
     regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(
-        min_length=1, max_length=40
+        default_factory=list, max_length=40
+    )
+    projects: list[Annotated[str, Field(pattern=PROJECT_PATTERN)]] = Field(
+        default_factory=list, max_length=40
     )
     auth: AuthIn
     endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=512)
 
-    @field_validator("regions")
+    @field_validator("regions", "projects")
     @classmethod
-    def _unique(cls, regions: list[str]) -> list[str]:
-        return list(dict.fromkeys(regions))
+    def _unique(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
+
+    @model_validator(mode="after")
+    def _fits_provider(self) -> AccountCreate:
+        problem = _provider_problem(self.provider, self.regions, self.projects, self.auth.method)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def _provider_problem(
+    provider: Provider, regions: list[str], projects: list[str], method: str
+) -> str | None:
+    gcp = provider is Provider.GCP
+    if gcp and not projects:
+        return "a GCP account needs at least one project id in projects"
+    if gcp and regions:
+        return "a GCP account scans projects, not regions: leave regions out"
+    if not gcp and not regions:
+        return "an AWS account needs at least one region in regions"
+    if not gcp and projects:
+        return "an AWS account scans regions, not projects: leave projects out"
+    if gcp != (method in GCP_METHODS):
+        allowed = (
+            "service_account, adc or impersonate"
+            if gcp
+            else "default, profile, static_keys or assume_role"
+        )
+        return f"auth method {method} is not for {provider.value} accounts (use {allowed})"
+    return None
 
 
 class AccountPublic(BaseModel):
@@ -85,6 +142,8 @@ class AccountPublic(BaseModel):
     role_arn: str | None = None
     secret_hint: str | None = None
     regions: list[str]
+    projects: list[str] = []
+    target_service_account: str | None = None
     endpoint_url: str | None
     instance_count: int = 0
     created_at: datetime
@@ -108,6 +167,7 @@ class InstancePublic(BaseModel):
     engine_version: str
     instance_class: str
     status: str
+    replica: bool = False
     tags: dict[str, Any]
     cloud_created_at: datetime | None
     first_seen_at: datetime

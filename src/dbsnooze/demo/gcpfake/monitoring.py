@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +82,9 @@ class Monitoring:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._series: dict[tuple[Any, ...], Series] = {}
+        # "pageSize: a positive number that is the maximum number of results to return": a
+        # page may hold fewer; tests lower this to page through small answers
+        self.page_cap = MAX_PAGE
 
     def series(
         self,
@@ -102,6 +105,7 @@ class Monitoring:
 
     def list(self, project: str, params: Params) -> dict[str, Any]:
         request = _parse(project, params)
+        request = replace(request, page_size=min(request.page_size, self.page_cap))
         with self._lock:
             matching = [s for s in self._series.values() if _selected(s, request)]
         if not matching and request.filter.metric_type not in DESCRIPTORS:
