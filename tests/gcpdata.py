@@ -3,15 +3,24 @@ for it: what every stored GCP hour is checked against."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dbsnooze.demo.gcpfake import GcpFake
-from dbsnooze.domain import HourlyStat
+from sqlalchemy import select
+
+from dbsnooze.context import Context
+from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
+from dbsnooze.discovery import discover
+from dbsnooze.domain import AuthMethod, Credentials, HourlyStat, Provider
 from dbsnooze.providers.gcp.metrics import CLOUDSQL
-from gcphelp import in_hour, minute_points
+from dbsnooze.store import accounts as account_store
+from dbsnooze.store.accounts import NewAccount
+from dbsnooze.store.db import transaction
+from dbsnooze.store.tables import InstanceRow
+from gcphelp import PROJECT, in_hour, minute_points
 
 Raw = dict[datetime, float]
 GCP_METRICS = ("cpu", "connections", "memory_used_percent", "read_iops", "write_iops")
@@ -151,3 +160,20 @@ def expected(held: Mapping[int, Held], metric: str, hours: Iterable[datetime]) -
         else:
             found += _gauge(instance_id, metric, data.connections, wanted)
     return sorted(found, key=lambda s: (s.instance_id, s.hour))
+
+
+def connect(
+    ctx: Context, fake: GcpFake, key: ServiceAccountKey, projects: tuple[str, ...] = (PROJECT,)
+) -> dict[str, int]:
+    """A GCP account on the fake (stored directly: credential tests live elsewhere), then
+    discovery; the instance ids by provider id."""
+    credentials = Credentials(
+        AuthMethod.GCP_SERVICE_ACCOUNT, service_account_json=json.dumps(key.info)
+    )
+    new = NewAccount(Provider.GCP, "gcp", (), credentials, fake.url, None, projects)
+    with transaction(ctx.sessions) as session:
+        account_store.add(session, ctx.box, new, ctx.clock())
+    report = discover(ctx, "test")
+    assert report.totals()["errors"] == [], report.totals()
+    with ctx.sessions() as session:
+        return {row.provider_id: row.id for row in session.scalars(select(InstanceRow))}

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.domain import HOUR, HourRange, floor_hour
 from dbsnooze.errors import Unprocessable
-from dbsnooze.metrics import METRICS, memory_used_percent
+from dbsnooze.metrics import METRICS, UNITS, memory_used_percent, stored_metrics
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow
 
@@ -107,6 +107,7 @@ class History:
 
 
 def history(session: Session, row: InstanceRow, metrics: list[str], window: HourRange) -> History:
+    metrics = list(stored_metrics(row.provider, metrics))  # GCP stores memory used % itself
     found = samples.series(session, row.id, metrics, window)
     empty = samples.empty_hours(session, row.id, metrics, window)
     series: dict[str, list[float | None]] = {m: found[m].average for m in metrics}
@@ -121,7 +122,7 @@ def history(session: Session, row: InstanceRow, metrics: list[str], window: Hour
 
 
 def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, Any]:
-    found = samples.latest(session, row.id, metrics)
+    found = samples.latest(session, row.id, list(stored_metrics(row.provider, metrics)))
     values: dict[str, Any] = {}
     for metric, (hour, point) in found.items():
         values[metric] = {
@@ -131,7 +132,7 @@ def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, 
             "minimum": point.minimum,
             "sample_count": point.sample_count,
             "source": point.source,
-            "unit": METRICS[metric].unit,
+            "unit": UNITS[metric],
         }
     if "freeable_memory" in found:
         hour, point = found["freeable_memory"]

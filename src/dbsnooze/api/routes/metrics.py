@@ -21,6 +21,7 @@ from dbsnooze.context import Context
 from dbsnooze.domain import Coverage
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import backfill
+from dbsnooze.metrics import stored_metrics
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow, JobRow
@@ -137,8 +138,6 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 @router.post("/instances/{instance_id}/collect-metrics")
 def collect_now(instance_id: int, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
     row = _instance(session, instance_id)
-    if row.provider != "aws":
-        raise Unprocessable("provider_not_supported", "GCP Cloud SQL collection comes in phase 2")
     return live.collect(ctx, ctx.buckets, [row.id]).as_dict()
 
 
@@ -185,7 +184,8 @@ def metrics_coverage(
     row = _instance(session, instance_id)
     how_many = parse_days(days, 7)
     window = backfill_window(ctx.clock(), min(how_many, 455))
-    states = samples.coverage(session, row.id, list(ctx.settings.metrics), window)
+    metrics = list(stored_metrics(row.provider, ctx.settings.metrics))
+    states = samples.coverage(session, row.id, metrics, window)
     hours = [{"hour": h, "state": states.get(h, Coverage.MISSING).value} for h in window]
     summary: dict[str, int] = {}
     for item in hours:
