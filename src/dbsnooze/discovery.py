@@ -56,15 +56,16 @@ class DiscoveryReport:
 def discover(ctx: Context, actor: str, account_id: int | None = None) -> DiscoveryReport:
     """One discovery run over all accounts (or one); a failing region never stops the others."""
     reports: list[RegionReport] = []
-    new_ids: list[int] = []
+    new_ids: list[list[int]] = []  # per account and scan unit
     for account in _accounts(ctx, account_id, reports):
-        for result in provider(ctx, account.provider).scan(account):
+        cloud = provider(ctx, account.provider)
+        for result in cloud.scan(account):
             report, ids = _store_region(ctx, account, result)
             reports.append(report)
-            new_ids.extend(ids)
-    outcome = DiscoveryReport(tuple(reports), tuple(new_ids))
-    if new_ids and ctx.settings.auto_backfill:
-        _auto_backfill(ctx, new_ids)
+            new_ids.extend([ids] if cloud.reads_whole_scope else [[i] for i in ids])
+    outcome = DiscoveryReport(tuple(reports), tuple(i for ids in new_ids for i in ids))
+    if outcome.new_instance_ids and ctx.settings.auto_backfill:
+        _auto_backfill(ctx, [ids for ids in new_ids if ids])
     with transaction(ctx.sessions) as session:
         events.record(session, ctx.clock(), actor, "discovery.run", None, outcome.totals())
     log.info("discovery finished", extra={"totals": outcome.totals()})
@@ -120,14 +121,21 @@ def _store_region(
     return report, counts.new_ids
 
 
-def _auto_backfill(ctx: Context, instance_ids: list[int]) -> None:
-    """A new instance gets its history at once, so the first screen already shows weeks."""
-    from dbsnooze.jobs.backfill import submit_instance
+def _auto_backfill(ctx: Context, groups: list[list[int]]) -> None:
+    """A new instance gets its history at once, so the first screen already shows weeks.
+
+    Each group is one job: one instance (AWS), or a GCP project's new instances, which every
+    Cloud Monitoring request answers for together.
+    """
+    from dbsnooze.jobs.backfill import submit_instance, submit_instances
 
     days = min(ctx.settings.auto_backfill_days, ctx.settings.backfill_max_days)
-    for instance_id in instance_ids:
+    for ids in groups:
         try:
-            submit_instance(ctx, instance_id, days, False, "auto-backfill")
-        except DbsnoozeError as exc:  # e.g. a backfill of it is already queued
-            log.info("auto-backfill skipped", extra={"instance": instance_id, "why": exc.message})
+            if len(ids) == 1:
+                submit_instance(ctx, ids[0], days, False, "auto-backfill")
+            else:
+                submit_instances(ctx, ids, days, False, "auto-backfill")
+        except DbsnoozeError as exc:  # e.g. a backfill of one of them is already queued
+            log.info("auto-backfill skipped", extra={"instances": ids, "why": exc.message})
     ctx.wake_worker()

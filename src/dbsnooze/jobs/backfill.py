@@ -64,6 +64,26 @@ def submit_instance(ctx: Context, instance_id: int, days: int, force: bool, acto
     return job
 
 
+def submit_instances(
+    ctx: Context, instance_ids: Sequence[int], days: int, force: bool, actor: str
+) -> JobRow:
+    """One job for several instances of one account and scan unit, e.g. a GCP project's new
+    instances, which every Cloud Monitoring request of the job answers for at once."""
+    how = depth(ctx, days)
+    with transaction(ctx.sessions) as session:
+        ids = [_instance(session, instance_id).id for instance_id in instance_ids]
+        job = queue.submit(session, BACKFILL, ids, _fields(how, force, actor), ctx.clock())
+        events.record(
+            session,
+            ctx.clock(),
+            actor,
+            "backfill.submitted",
+            ("job", job.id),
+            {"instance_ids": ids, "days": how.days, "force": force},
+        )
+    return job
+
+
 def _instance(session: Session, instance_id: int) -> InstanceRow:
     row = instance_store.get(session, instance_id)
     if row is None:

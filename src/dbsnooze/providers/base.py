@@ -66,6 +66,12 @@ class CloudProvider(Protocol):
     @property
     def kind(self) -> Provider: ...
 
+    @property
+    def reads_whole_scope(self) -> bool:
+        """One metric request answers for every instance of a scope (a GCP project), so new
+        instances of one scope are best backfilled by one job."""
+        ...
+
     def scan(self, account: CloudAccount) -> list[RegionResult]:
         """One result per scan unit (region or project); a failed unit is an outcome."""
         ...

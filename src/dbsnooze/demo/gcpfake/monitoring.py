@@ -8,6 +8,7 @@ paged by points (view FULL) or by series (view HEADERS) with an opaque nextPageT
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -372,5 +373,6 @@ def _typed(value: float, value_type: str) -> dict[str, Any]:
     return {"doubleValue": value}
 
 
+@functools.lru_cache(maxsize=65_536)  # every series repeats the same period ends
 def _timestamp(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -54,6 +54,10 @@ class AwsProvider:
     def kind(self) -> Provider:
         return Provider.AWS
 
+    @property
+    def reads_whole_scope(self) -> bool:
+        return False
+
     def scan(self, account: CloudAccount) -> list[RegionResult]:
         return inventory.scan_account(self.clients, account)
 

@@ -53,6 +53,10 @@ class GcpProvider:
     def kind(self) -> Provider:
         return Provider.GCP
 
+    @property
+    def reads_whole_scope(self) -> bool:
+        return True
+
     def scan(self, account: CloudAccount) -> list[RegionResult]:
         try:
             client = self.sessions.client(account)
