@@ -476,7 +476,8 @@ def backfill_cmd(
     dry_run: Annotated[bool, typer.Option(help="only say what it would ask the cloud")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Backfill hourly history from CloudWatch, with a progress bar; Ctrl-C cancels."""
+    """Backfill hourly history from CloudWatch or Cloud Monitoring, with a progress bar; Ctrl-C
+    cancels."""
     from dbsnooze.jobs import backfill
 
     if (instance is None) == (not all_):
@@ -557,16 +558,25 @@ def _follow(ctx: Context, job_id: int) -> None:
         console.print("[yellow]cancelling…[/yellow]")
     finally:
         runner.stop()
-    _summary(view)
+    _summary(view, _metric_api(ctx, view.instance_ids))
 
 
-def _summary(view: Any) -> None:
+METRIC_APIS = {"aws": "CloudWatch", "gcp": "Cloud Monitoring"}
+
+
+def _metric_api(ctx: Context, instance_ids: list[int]) -> str:
+    with ctx.sessions() as session:
+        row = instance_store.get(session, instance_ids[0]) if instance_ids else None
+    return METRIC_APIS.get(row.provider if row else "aws", "cloud")
+
+
+def _summary(view: Any, metric_api: str) -> None:
     color = {"succeeded": "green", "failed": "red"}.get(view.state, "yellow")
     console.print(
         f"[{color}]{view.state}[/{color}]: {view.hours_backfilled} hours backfilled, "
         f"{view.hours_skipped} skipped, {view.hours_empty} empty"
         + (f", {view.hours_refetched} refetched" if view.hours_refetched else "")
-        + f" of {view.hours_total}; {view.api_calls} CloudWatch calls"
+        + f" of {view.hours_total}; {view.api_calls} {metric_api} calls"
         + ("" if view.state == "succeeded" else f" ({view.progress:.0%} done)")
     )
     for error in view.errors[:10]:

@@ -51,6 +51,7 @@ def test_a_key_from_a_file_or_stdin_adds_an_account_whose_instances_are_discover
     accounts = _json("accounts", "list")
     discovered = _run("discover")
     instances = _json("instances", "list")
+    backfilled = _run("backfill", "1", "--days", "1")
 
     assert from_file[0] == 0 and "added account" in from_file[1], from_file[1]
     assert from_stdin[0] == 0, from_stdin[1]
@@ -62,6 +63,10 @@ def test_a_key_from_a_file_or_stdin_adds_an_account_whose_instances_are_discover
     assert accounts[0]["hint"] == f"{key.key_id[:4]}…{key.key_id[-4:]}"
     assert discovered[0] == 0, discovered[1]
     assert [i["name"] for i in instances] == [f"{PROJECT}:pg-a"] * 2
+    assert backfilled[0] == 0, backfilled[1]  # the fake holds no data: every hour is empty
+    assert "0 hours backfilled, 0 skipped, 24 empty of 24; 24 Cloud Monitoring calls" in " ".join(
+        backfilled[1].split()
+    )
     for output in (from_file[1], from_stdin[1], json.dumps(accounts), discovered[1]):
         assert key.key_id not in output and "PRIVATE KEY" not in output
 
