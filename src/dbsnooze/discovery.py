@@ -127,15 +127,12 @@ def _auto_backfill(ctx: Context, groups: list[list[int]]) -> None:
     Each group is one job: one instance (AWS), or a GCP project's new instances, which every
     Cloud Monitoring request answers for together.
     """
-    from dbsnooze.jobs.backfill import submit_instance, submit_instances
+    from dbsnooze.jobs.backfill import submit_instances
 
     days = min(ctx.settings.auto_backfill_days, ctx.settings.backfill_max_days)
     for ids in groups:
         try:
-            if len(ids) == 1:
-                submit_instance(ctx, ids[0], days, False, "auto-backfill")
-            else:
-                submit_instances(ctx, ids, days, False, "auto-backfill")
+            submit_instances(ctx, ids, days, False, "auto-backfill")
         except DbsnoozeError as exc:  # e.g. a backfill of one of them is already queued
             log.info("auto-backfill skipped", extra={"instances": ids, "why": exc.message})
     ctx.wake_worker()

@@ -17,7 +17,7 @@ from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
 from dbsnooze.domain import HourlyStat
 from gcpdata import GCP_METRICS, Held, connect, expected, seed_instance
 from gcphelp import PROJECT, Sleeps, add_instances, fake, fast_sessions, gcp_env, key
-from metricshelp import HOUR, NOW, app, finished, marked_empty, stored, window
+from metricshelp import HOUR, NOW, app, backfill, finished, marked_empty, stored, window
 
 __all__ = ["fake", "gcp_env", "key"]  # fixtures used by name
 WEEK = window(NOW, 7)
@@ -74,15 +74,6 @@ def api(
 
 def ids_of(ctx: Context, fake: GcpFake, key: ServiceAccountKey) -> dict[str, int]:
     return {name.split(":")[1]: i for name, i in connect(ctx, fake, key).items()}
-
-
-def backfill(api: TestClient, instance_id: int, **params: Any) -> dict[str, Any]:
-    answer = api.post(
-        f"/api/v1/instances/{instance_id}/metrics/backfill", params={"wait": "true", **params}
-    )
-    assert answer.status_code == 200, answer.text
-    job: dict[str, Any] = answer.json()
-    return job
 
 
 def as_stored(stats: list[HourlyStat]) -> dict[tuple[str, datetime], tuple[float, ...]]:

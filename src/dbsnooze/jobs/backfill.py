@@ -49,37 +49,26 @@ def depth(ctx: Context, days_requested: int) -> Depth:
 
 
 def submit_instance(ctx: Context, instance_id: int, days: int, force: bool, actor: str) -> JobRow:
-    how = depth(ctx, days)
-    with transaction(ctx.sessions) as session:
-        row = _instance(session, instance_id)
-        job = queue.submit(session, BACKFILL, [row.id], _fields(how, force, actor), ctx.clock())
-        events.record(
-            session,
-            ctx.clock(),
-            actor,
-            "backfill.submitted",
-            ("job", job.id),
-            {"instance_id": row.id, "days": how.days, "force": force},
-        )
-    return job
+    return submit_instances(ctx, [instance_id], days, force, actor)
 
 
 def submit_instances(
     ctx: Context, instance_ids: Sequence[int], days: int, force: bool, actor: str
 ) -> JobRow:
-    """One job for several instances of one account and scan unit, e.g. a GCP project's new
-    instances, which every Cloud Monitoring request of the job answers for at once."""
+    """One job for one instance, or for several of one account and scan unit (e.g. a GCP
+    project's new instances, which every Cloud Monitoring request of the job answers for)."""
     how = depth(ctx, days)
     with transaction(ctx.sessions) as session:
         ids = [_instance(session, instance_id).id for instance_id in instance_ids]
         job = queue.submit(session, BACKFILL, ids, _fields(how, force, actor), ctx.clock())
+        which = {"instance_id": ids[0]} if len(ids) == 1 else {"instance_ids": ids}
         events.record(
             session,
             ctx.clock(),
             actor,
             "backfill.submitted",
             ("job", job.id),
-            {"instance_ids": ids, "days": how.days, "force": force},
+            {**which, "days": how.days, "force": force},
         )
     return job
 
