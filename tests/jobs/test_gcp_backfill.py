@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from dbsnooze.context import Context
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
@@ -139,6 +140,16 @@ def test_a_fleet_backfill_pages_through_points_and_stores_every_hour_exactly(
     assert (rerun["api_calls"], rerun["hours_backfilled"], rerun["state"]) == (0, 0, "succeeded")
 
 
+def _counted() -> tuple[float, float]:
+    """dbsnooze_cloud_requests_total and _throttles_total of timeSeries.list so far."""
+    labels = {"service": "monitoring", "operation": "monitoring.projects.timeSeries.list"}
+    found = [
+        REGISTRY.get_sample_value(f"dbsnooze_cloud_{name}_total", labels) or 0.0
+        for name in ("requests", "throttles")
+    ]
+    return found[0], found[1]
+
+
 def test_throttling_and_unavailability_are_retried_without_losing_an_hour(
     api: TestClient,
     ctx: Context,
@@ -150,6 +161,7 @@ def test_throttling_and_unavailability_are_retried_without_losing_an_hour(
     ids = ids_of(ctx, fake, key)
     fake.faults.inject("429", "/timeSeries", count=2)
     fake.faults.inject("503", "/timeSeries", count=1)
+    sent, throttled = _counted()
 
     job = backfill(api, ids["my-c"], days=7)
 
@@ -157,6 +169,7 @@ def test_throttling_and_unavailability_are_retried_without_losing_an_hour(
     assert job["api_calls"] == 20  # retries are not calls; MySQL reads one connections metric
     assert len(fake.faults.requests("/timeSeries")) == 20 + 3
     assert len(sleeps) == 3
+    assert (_counted()[0] - sent, _counted()[1] - throttled) == (23, 2)  # Prometheus
     assert values(ctx, ids["my-c"]) == truth(held, "my-c", ids["my-c"])
 
 

@@ -18,7 +18,7 @@ from dbsnooze.collect.runner import CallResult, Fetcher, Hours, gap_requests, se
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
-from dbsnooze.domain import HOUR, HourRange, Provider, Source, Target, floor_hour
+from dbsnooze.domain import HOUR, HourRange, Provider, ProviderError, Source, Target, floor_hour
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.jobs.queue import BACKFILL, FLEET, JobState
@@ -215,8 +215,11 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
         force = bool(job.params.get("force"))
         prior = _prior(job, force)
         window = _window(ctx, job)
-    with ctx.sessions() as session:
-        work = plan_work(ctx, session, targets, window, force)
+    try:
+        with ctx.sessions() as session:
+            work = plan_work(ctx, session, targets, window, force)
+    except ProviderError as exc:  # e.g. an id the provider cannot read: an outcome, no crash
+        return _unplanned(ctx, job_id, owner, exc)
     metrics = work.metrics
     log.info(
         "backfill started",
@@ -235,6 +238,18 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
     if progress.stopped is None:
         _record_asleep(ctx, targets, tally, metrics)
     return progress.close()
+
+
+def _unplanned(ctx: Context, job_id: int, owner: str, error: ProviderError) -> JobState:
+    with transaction(ctx.sessions) as session:
+        job = session.get(JobRow, job_id)
+        assert job is not None
+        if job.lease_owner != owner:  # taken over meanwhile: not ours to end
+            return JobState.RUNNING
+        job.errors = [*job.errors, {"error": error.message}]
+        queue.finish(session, job, JobState.FAILED, ctx.clock())
+    log.warning("backfill could not be planned", extra={"job": job_id, "error": error.message})
+    return JobState.FAILED
 
 
 def _prior(job: JobRow, force: bool) -> dict[str, int]:
