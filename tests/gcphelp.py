@@ -134,3 +134,47 @@ def google_session(key: ServiceAccountKey) -> AuthorizedSession:
     """google-auth's own session for the key: raw REST calls with real token handling."""
     credentials = service_account.Credentials.from_service_account_info(key.info, scopes=[SCOPE])
     return AuthorizedSession(credentials)
+
+
+# --- the app with GCP accounts ----------------------------------------------------------------
+
+
+def account_body(
+    fake: GcpFake,
+    key: ServiceAccountKey | None,
+    name: str = "gcp",
+    projects: tuple[str, ...] = (PROJECT,),
+    **auth: str,
+) -> dict[str, object]:
+    """POST /api/v1/cloud-accounts for a GCP account on the fake (a key, or `auth` fields)."""
+    method = auth.pop("method", "service_account")
+    given = {"method": method, **auth}
+    if key is not None:
+        given["service_account_json"] = json.dumps(key.info)
+    return {
+        "name": name,
+        "provider": "gcp",
+        "projects": list(projects),
+        "endpoint_url": fake.url,
+        "auth": given,
+    }
+
+
+def fast_sessions(sleeps: Sleeps | None = None) -> GcpSessions:
+    """Sessions whose backoff is recorded, not slept (tests put them in ctx.gcp)."""
+    return GcpSessions(FAST, sleep=sleeps if sleeps is not None else Sleeps(), jitter=lambda: 1.0)
+
+
+def add_instances(
+    fake: GcpFake, project: str, instances: Mapping[str, tuple[str, str]], **settings: object
+) -> None:
+    """Cloud SQL instances by name: (database version, region)."""
+    for name, (version, region) in instances.items():
+        fake.sql.add_instance(
+            project,
+            name,
+            database_version=version,
+            region=region,
+            tier="db-custom-2-7680",
+            **settings,  # type: ignore[arg-type]
+        )

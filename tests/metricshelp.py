@@ -256,6 +256,16 @@ def finished(api: TestClient, job_id: int, timeout: float = 60.0) -> dict[str, A
     return until(ended, f"job {job_id} to end", timeout)
 
 
+def backfill(api: TestClient, instance_id: int, **params: Any) -> dict[str, Any]:
+    """The seed's backfill of one instance with `wait=true`, once it has ended."""
+    answer = api.post(
+        f"/api/v1/instances/{instance_id}/metrics/backfill", params={"wait": "true", **params}
+    )
+    assert answer.status_code == 200, answer.text
+    job: dict[str, Any] = answer.json()
+    return job
+
+
 def stored(ctx: Context, instance_id: int) -> dict[tuple[str, datetime], tuple[Any, ...]]:
     """(metric, hour) -> (average, maximum, minimum, sample count, source) as stored."""
     with ctx.sessions() as session:

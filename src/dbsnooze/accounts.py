@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,8 +19,7 @@ from dbsnooze.domain import (
 )
 from dbsnooze.errors import Conflict, NotFound, Unprocessable
 from dbsnooze.jobs import queue
-from dbsnooze.providers.aws.inventory import check_credentials
-from dbsnooze.providers.aws.session import ClientCache
+from dbsnooze.providers.registry import provider
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import events, retention
 from dbsnooze.store.db import transaction
@@ -32,10 +33,6 @@ HINT_FIELD = {
 
 
 def create(ctx: Context, new: account_store.NewAccount, actor: str) -> AccountRow:
-    if new.provider is not Provider.AWS:
-        raise Unprocessable(
-            "provider_not_supported", "GCP Cloud SQL accounts are not supported yet (phase 2)"
-        )
     if new.endpoint_url and (problem := endpoint_url_problem(new.endpoint_url)):
         raise Unprocessable("invalid_endpoint_url", f"endpoint_url {problem}")
     with ctx.sessions() as session:
@@ -50,22 +47,33 @@ def create(ctx: Context, new: account_store.NewAccount, actor: str) -> AccountRo
             actor,
             "account.created",
             ("account", row.id),
-            {"name": new.name, "regions": list(new.regions), "auth": new.credentials.method.value},
+            _created(new),
         )
     return row
+
+
+def _created(new: account_store.NewAccount) -> dict[str, object]:
+    detail: dict[str, object] = {
+        "name": new.name,
+        "regions": list(new.regions),
+        "auth": new.credentials.method.value,
+    }
+    if new.provider is Provider.GCP:
+        detail["provider"], detail["projects"] = new.provider.value, list(new.projects)
+    return detail
 
 
 def test(ctx: Context, account: CloudAccount) -> None:
     """Raise Unprocessable saying what failed when the cloud does not accept the credentials."""
     try:  # a probe gives up fast: a person is waiting on the answer
-        check_credentials(ClientCache.for_probe(ctx.settings), account)
+        provider(ctx, account.provider).check(account)
     except ProviderError as exc:
         raise Unprocessable(exc.code, exc.message) from exc
 
 
 def test_stored(ctx: Context, account_id: int, actor: str) -> tuple[bool, str | None]:
     account = load(ctx, account_id)
-    ctx.clients.forget(account.id)
+    provider(ctx, account.provider).forget(account.id)
     error: str | None = None
     try:
         test(ctx, account)
@@ -90,7 +98,7 @@ def delete(ctx: Context, account_id: int, actor: str) -> None:
     cancelled (they keep their rows, so the jobs page and audit log still explain them)."""
     with transaction(ctx.sessions) as session:
         row = _row(session, account_id)
-        name = row.name
+        name, kind = row.name, row.provider
         instance_ids = select(InstanceRow.id).where(InstanceRow.account_id == account_id)
         why = f"cloud account {name!r} (id {account_id}) was deleted"
         cancelled = queue.cancel_working_on(session, instance_ids, ctx.clock(), why)
@@ -104,7 +112,7 @@ def delete(ctx: Context, account_id: int, actor: str) -> None:
             ("account", account_id),
             {"name": name, "cancelled_jobs": cancelled},
         )
-    ctx.clients.forget(account_id)
+    provider(ctx, kind).forget(account_id)
 
 
 def load(ctx: Context, account_id: int) -> CloudAccount:
@@ -118,9 +126,21 @@ def load_all(ctx: Context) -> list[CloudAccount]:
 
 
 def secret_hint(credentials: Credentials) -> str | None:
+    if credentials.service_account_json:  # a key is known by its (masked) key id
+        key_id = _key_id(credentials.service_account_json)
+        return mask(key_id) if key_id else None
     name = HINT_FIELD.get(credentials.method)
     value = getattr(credentials, name) if name else None
     return mask(value) if value else None
+
+
+def _key_id(key_json: str) -> str | None:
+    try:
+        info = json.loads(key_json)
+    except ValueError:
+        return None
+    found = info.get("private_key_id") if isinstance(info, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _unsaved(new: account_store.NewAccount) -> CloudAccount:
@@ -131,6 +151,7 @@ def _unsaved(new: account_store.NewAccount) -> CloudAccount:
         regions=new.regions,
         credentials=new.credentials,
         endpoint_url=new.endpoint_url,
+        projects=new.projects,
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -127,6 +129,9 @@ def db_upgrade(config: ConfigOpt = None) -> None:
 
 @app.command("iam-policy")
 def iam_policy(
+    provider: Annotated[
+        Provider, typer.Option(help="aws: an IAM policy; gcp: a custom role")
+    ] = Provider.AWS,
     read_only: Annotated[
         bool, typer.Option("--read-only", help="leave out every action that changes state")
     ] = False,
@@ -134,7 +139,13 @@ def iam_policy(
         bool, typer.Option(help="add sts:AssumeRole for the identity that assumes a role")
     ] = True,
 ) -> None:
-    """Print the least-privilege IAM policy, built from every AWS call dbsnooze makes."""
+    """Print the least-privilege IAM policy (AWS) or custom role (GCP), built from every call
+    dbsnooze makes."""
+    if provider is Provider.GCP:
+        from dbsnooze.providers.gcp.permissions import custom_role
+
+        typer.echo(json.dumps(custom_role(read_only=read_only), indent=2))
+        return
     from dbsnooze.providers.aws.permissions import least_privilege_policy
 
     policy = least_privilege_policy(include_assume_role=assume_role, read_only=read_only)
@@ -144,32 +155,87 @@ def iam_policy(
 @accounts_app.command("add")
 def accounts_add(
     name: Annotated[str, typer.Argument(help="a name for the account")],
-    region: Annotated[list[str], typer.Option("--region", "-r", help="region to scan; repeat")],
+    region: Annotated[
+        list[str] | None, typer.Option("--region", "-r", help="AWS region to scan; repeat")
+    ] = None,
+    provider: Annotated[Provider, typer.Option(help="the cloud")] = Provider.AWS,
+    project: Annotated[
+        list[str] | None, typer.Option("--project", "-p", help="GCP project id to scan; repeat")
+    ] = None,
     auth: Annotated[
-        AuthMethod, typer.Option(help="how to authenticate")
-    ] = AuthMethod.DEFAULT_CHAIN,
+        AuthMethod | None,
+        typer.Option(help="how to authenticate [default: AWS default, GCP service_account]"),
+    ] = None,
     profile: Annotated[str | None, typer.Option(help="named profile")] = None,
     access_key_id: Annotated[
         str | None, typer.Option(envvar="AWS_ACCESS_KEY_ID", show_envvar=True)
     ] = None,
     role_arn: Annotated[str | None, typer.Option(help="role to assume")] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="GCP service-account key JSON file ('-': read it from stdin)"),
+    ] = None,
+    target_service_account: Annotated[
+        str | None, typer.Option(help="GCP: the service account to impersonate")
+    ] = None,
     endpoint_url: Annotated[str | None, typer.Option(help="endpoint override")] = None,
     timezone: Annotated[
         str | None, typer.Option(help="owners' time zone for sleep windows, e.g. Europe/Berlin")
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Add an AWS account; its credentials are tested before it is saved.
+    """Add an AWS or GCP account; its credentials are tested before it is saved.
 
-    Secrets (the secret access key, the external id) are read from the environment
-    (AWS_SECRET_ACCESS_KEY, DBSNOOZE_EXTERNAL_ID) or prompted for, never taken as arguments.
+    Secrets are never taken as arguments: AWS's (the secret access key, the external id) come
+    from the environment (AWS_SECRET_ACCESS_KEY, DBSNOOZE_EXTERNAL_ID) or a prompt, a GCP
+    service-account key from --key-file (a path, or '-' for stdin).
     """
-    import os
-
     from dbsnooze.analysis.zones import valid_zone
 
     if timezone is not None and not valid_zone(timezone):
         _fail(f"not an IANA time zone: {timezone!r} (e.g. Europe/Berlin)")
+    if provider is Provider.GCP:
+        method = auth or AuthMethod.GCP_SERVICE_ACCOUNT
+        gcp = _GcpOptions(tuple(project or ()), key_file, target_service_account)
+        new = _gcp_account(name, method, gcp, tuple(region or ()), endpoint_url)
+    else:
+        method = auth or AuthMethod.DEFAULT_CHAIN
+        aws = _AwsOptions(profile, access_key_id, role_arn)
+        new = _aws_account(name, tuple(region or ()), method, aws, endpoint_url)
+    new = dataclasses.replace(new, timezone=timezone)
+    ctx = _context(config)
+    try:
+        row = account_service.create(ctx, new, "cli")
+    except DbsnoozeError as exc:
+        _fail(f"{exc.message} ({exc.code})")
+    console.print(f"added account [bold]{row.name}[/bold] (id {row.id})")
+
+
+@dataclass(frozen=True, slots=True)
+class _AwsOptions:
+    profile: str | None
+    access_key_id: str | None
+    role_arn: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _GcpOptions:
+    projects: tuple[str, ...]
+    key_file: Path | None
+    target_service_account: str | None
+
+
+def _aws_account(
+    name: str,
+    regions: tuple[str, ...],
+    auth: AuthMethod,
+    given: _AwsOptions,
+    endpoint_url: str | None,
+) -> account_store.NewAccount:
+    import os
+
+    if not regions:
+        _fail("an AWS account needs at least one --region")
     secret = None
     if auth is AuthMethod.STATIC_KEYS:
         secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or typer.prompt(
@@ -177,28 +243,68 @@ def accounts_add(
         )
     credentials = Credentials(
         method=auth,
-        profile=profile,
-        access_key_id=access_key_id if auth is AuthMethod.STATIC_KEYS else None,
+        profile=given.profile,
+        access_key_id=given.access_key_id if auth is AuthMethod.STATIC_KEYS else None,
         secret_access_key=secret,
         session_token=os.environ.get("AWS_SESSION_TOKEN") if secret else None,
-        role_arn=role_arn,
+        role_arn=given.role_arn,
         external_id=os.environ.get("DBSNOOZE_EXTERNAL_ID"),
     )
-    new = account_store.NewAccount(
+    return account_store.NewAccount(
         provider=Provider.AWS,
         name=name,
-        regions=tuple(region),
+        regions=regions,
         credentials=credentials,
         endpoint_url=endpoint_url,
         secret_hint=account_service.secret_hint(credentials),
-        timezone=timezone,
     )
-    ctx = _context(config)
+
+
+def _gcp_account(
+    name: str,
+    auth: AuthMethod,
+    given: _GcpOptions,
+    regions: tuple[str, ...],
+    endpoint_url: str | None,
+) -> account_store.NewAccount:
+    """Checked by the API's own model, so the CLI and the API accept the same accounts."""
+    from dbsnooze.api.schemas import AccountCreate, to_credentials
+
+    body: dict[str, Any] = {
+        "name": name,
+        "provider": "gcp",
+        "projects": list(given.projects),
+        "regions": list(regions),
+        "endpoint_url": endpoint_url,
+        "auth": {"method": auth.value},
+    }
+    if given.key_file is not None:
+        body["auth"]["service_account_json"] = _read_key(given.key_file)
+    if given.target_service_account:
+        body["auth"]["target_service_account"] = given.target_service_account
     try:
-        row = account_service.create(ctx, new, "cli")
-    except DbsnoozeError as exc:
-        _fail(f"{exc.message} ({exc.code})")
-    console.print(f"added account [bold]{row.name}[/bold] (id {row.id})")
+        checked = AccountCreate.model_validate(body)
+    except ValidationError as exc:  # field and reason only: the input may be a key
+        _fail("; ".join(_setting_problem(e) for e in exc.errors()))
+    credentials = to_credentials(checked.auth)
+    return account_store.NewAccount(
+        provider=Provider.GCP,
+        name=checked.name,
+        regions=(),
+        credentials=credentials,
+        endpoint_url=checked.endpoint_url,
+        secret_hint=account_service.secret_hint(credentials),
+        projects=tuple(checked.projects),
+    )
+
+
+def _read_key(path: Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text()
+    except OSError as exc:
+        _fail(f"cannot read the key file {path}: {exc.strerror}")
 
 
 @accounts_app.command("list")
@@ -215,7 +321,7 @@ def accounts_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             "provider": r.provider,
             "auth": r.auth_method,
             "hint": r.secret_hint or "",
-            "regions": ",".join(r.regions),
+            "regions": ",".join(r.regions or r.projects),
             "instances": counts.get(r.id, 0),
             "last_test_error": r.last_test_error or "",
         }
@@ -383,7 +489,8 @@ def backfill_cmd(
     dry_run: Annotated[bool, typer.Option(help="only say what it would ask the cloud")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Backfill hourly history from CloudWatch, with a progress bar; Ctrl-C cancels."""
+    """Backfill hourly history from CloudWatch or Cloud Monitoring, with a progress bar; Ctrl-C
+    cancels."""
     from dbsnooze.jobs import backfill
 
     if (instance is None) == (not all_):
@@ -464,16 +571,25 @@ def _follow(ctx: Context, job_id: int) -> None:
         console.print("[yellow]cancelling…[/yellow]")
     finally:
         runner.stop()
-    _summary(view)
+    _summary(view, _metric_api(ctx, view.instance_ids))
 
 
-def _summary(view: Any) -> None:
+METRIC_APIS = {"aws": "CloudWatch", "gcp": "Cloud Monitoring"}
+
+
+def _metric_api(ctx: Context, instance_ids: list[int]) -> str:
+    with ctx.sessions() as session:
+        row = instance_store.get(session, instance_ids[0]) if instance_ids else None
+    return METRIC_APIS.get(row.provider if row else "aws", "cloud")
+
+
+def _summary(view: Any, metric_api: str) -> None:
     color = {"succeeded": "green", "failed": "red"}.get(view.state, "yellow")
     console.print(
         f"[{color}]{view.state}[/{color}]: {view.hours_backfilled} hours backfilled, "
         f"{view.hours_skipped} skipped, {view.hours_empty} empty"
         + (f", {view.hours_refetched} refetched" if view.hours_refetched else "")
-        + f" of {view.hours_total}; {view.api_calls} CloudWatch calls"
+        + f" of {view.hours_total}; {view.api_calls} {metric_api} calls"
         + ("" if view.state == "succeeded" else f" ({view.progress:.0%} done)")
     )
     for error in view.errors[:10]:

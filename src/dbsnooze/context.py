@@ -13,6 +13,7 @@ from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import Settings
 from dbsnooze.crypto import SecretBox, secret_box
 from dbsnooze.providers.aws.session import ClientCache
+from dbsnooze.providers.gcp.session import GcpSessions
 from dbsnooze.store.db import make_engine, session_factory
 from dbsnooze.store.outage import OutageLog, watch
 
@@ -23,8 +24,9 @@ class Context:
     engine: Engine
     sessions: sessionmaker[Session]
     box: SecretBox
-    clients: ClientCache
+    clients: ClientCache  # AWS: boto3 clients per account, region and service
     buckets: Buckets
+    gcp: GcpSessions  # GCP: one authorized session per account
     clock: Clock = field(default=utc_now)
     wake_worker: Callable[[], None] = field(default=lambda: None)  # set when a worker runs
     # set when the recommender runs: a finished backfill makes its instances' analysis stale
@@ -46,6 +48,7 @@ def build_context(settings: Settings, clock: Clock = utc_now) -> Context:
         box=secret_box(settings),
         clients=ClientCache(settings),
         buckets=Buckets(settings.cloud_requests_per_second, settings.cloud_requests_burst),
+        gcp=GcpSessions.from_settings(settings),
         clock=clock,
         outage=outage,
     )

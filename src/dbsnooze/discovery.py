@@ -1,4 +1,5 @@
-"""Discovery: list every instance of every account and region, and make the store match."""
+"""Discovery: list every instance of every account and scan unit (AWS region, GCP project),
+and make the store match."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dbsnooze.context import Context
 from dbsnooze.crypto import SecretKeyError
 from dbsnooze.domain import CloudAccount, RegionResult
 from dbsnooze.errors import DbsnoozeError, NotFound
-from dbsnooze.providers.aws.inventory import scan_account
+from dbsnooze.providers.registry import provider
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import events
 from dbsnooze.store import instances as instance_store
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class RegionReport:
     account_id: int
     account: str
-    region: str
+    region: str  # the scan unit: an AWS region, or a GCP project
     error: str | None = None
     seen: int = 0
     new: int = 0
@@ -55,15 +56,16 @@ class DiscoveryReport:
 def discover(ctx: Context, actor: str, account_id: int | None = None) -> DiscoveryReport:
     """One discovery run over all accounts (or one); a failing region never stops the others."""
     reports: list[RegionReport] = []
-    new_ids: list[int] = []
+    new_ids: list[list[int]] = []  # per account and scan unit
     for account in _accounts(ctx, account_id, reports):
-        for result in scan_account(ctx.clients, account):
+        cloud = provider(ctx, account.provider)
+        for result in cloud.scan(account):
             report, ids = _store_region(ctx, account, result)
             reports.append(report)
-            new_ids.extend(ids)
-    outcome = DiscoveryReport(tuple(reports), tuple(new_ids))
-    if new_ids and ctx.settings.auto_backfill:
-        _auto_backfill(ctx, new_ids)
+            new_ids.extend([ids] if cloud.reads_whole_scope else [[i] for i in ids])
+    outcome = DiscoveryReport(tuple(reports), tuple(i for ids in new_ids for i in ids))
+    if outcome.new_instance_ids and ctx.settings.auto_backfill:
+        _auto_backfill(ctx, [ids for ids in new_ids if ids])
     with transaction(ctx.sessions) as session:
         events.record(session, ctx.clock(), actor, "discovery.run", None, outcome.totals())
     log.info("discovery finished", extra={"totals": outcome.totals()})
@@ -119,14 +121,18 @@ def _store_region(
     return report, counts.new_ids
 
 
-def _auto_backfill(ctx: Context, instance_ids: list[int]) -> None:
-    """A new instance gets its history at once, so the first screen already shows weeks."""
-    from dbsnooze.jobs.backfill import submit_instance
+def _auto_backfill(ctx: Context, groups: list[list[int]]) -> None:
+    """A new instance gets its history at once, so the first screen already shows weeks.
+
+    Each group is one job: one instance (AWS), or a GCP project's new instances, which every
+    Cloud Monitoring request answers for together.
+    """
+    from dbsnooze.jobs.backfill import submit_instances
 
     days = min(ctx.settings.auto_backfill_days, ctx.settings.backfill_max_days)
-    for instance_id in instance_ids:
+    for ids in groups:
         try:
-            submit_instance(ctx, instance_id, days, False, "auto-backfill")
-        except DbsnoozeError as exc:  # e.g. a backfill of it is already queued
-            log.info("auto-backfill skipped", extra={"instance": instance_id, "why": exc.message})
+            submit_instances(ctx, ids, days, False, "auto-backfill")
+        except DbsnoozeError as exc:  # e.g. a backfill of one of them is already queued
+            log.info("auto-backfill skipped", extra={"instances": ids, "why": exc.message})
     ctx.wake_worker()

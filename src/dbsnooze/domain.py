@@ -208,6 +208,7 @@ class Target:
     instance_class: str
     running: bool
     since: datetime | None = None  # when the cloud created it, if it says
+    provider: Provider = Provider.AWS
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.domain import HOUR, HourRange, floor_hour
 from dbsnooze.errors import Unprocessable
-from dbsnooze.metrics import METRICS, memory_used_percent, memory_used_percents
+from dbsnooze.metrics import (
+    METRICS,
+    UNITS,
+    memory_used_percent,
+    memory_used_percents,
+    stored_metrics,
+)
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow
 
@@ -142,6 +148,7 @@ def history(
     window: HourRange,
     stats: Sequence[str] = DEFAULT_STATS,
 ) -> History:
+    metrics = list(stored_metrics(row.provider, metrics))  # GCP stores memory used % itself
     found = samples.series(session, row.id, metrics, window)
     empty = samples.empty_hours(session, row.id, metrics, window)
     values = {stat: {m: getattr(found[m], stat) for m in metrics} for stat in stats}
@@ -192,7 +199,7 @@ def csv_column(metric: str, stat: str) -> str:
 
 
 def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, Any]:
-    found = samples.latest(session, row.id, metrics)
+    found = samples.latest(session, row.id, list(stored_metrics(row.provider, metrics)))
     values: dict[str, Any] = {}
     for metric, (hour, point) in found.items():
         values[metric] = {
@@ -202,7 +209,7 @@ def latest(session: Session, row: InstanceRow, metrics: list[str]) -> dict[str, 
             "minimum": point.minimum,
             "sample_count": point.sample_count,
             "source": point.source,
-            "unit": METRICS[metric].unit,
+            "unit": UNITS[metric],
         }
     if "freeable_memory" in found:
         hour, point = found["freeable_memory"]

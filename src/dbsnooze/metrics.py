@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 NAMESPACE = "AWS/RDS"
@@ -29,6 +29,23 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("write_iops", "WriteIOPS", "Count/Second", "Write IOPS"),
     )
 }
+
+MEMORY_USED_PERCENT = "memory_used_percent"
+# What a provider stores for a configured metric, where it differs: Cloud SQL reports memory
+# used as a fraction, so GCP instances store memory used % where RDS instances store
+# FreeableMemory bytes (whose percent is derived when read).
+PROVIDER_KEYS: dict[str, dict[str, str]] = {"gcp": {"freeable_memory": MEMORY_USED_PERCENT}}
+UNITS: dict[str, str] = {
+    **{key: spec.unit for key, spec in METRICS.items()},
+    MEMORY_USED_PERCENT: "Percent",
+}
+
+
+def stored_metrics(provider: str, configured: Iterable[str]) -> tuple[str, ...]:
+    """The metric keys an instance of this provider stores for the configured metrics."""
+    renamed = PROVIDER_KEYS.get(provider, {})
+    return tuple(dict.fromkeys(renamed.get(metric, metric) for metric in configured))
+
 
 # RAM per RDS instance class, GiB (from the AWS instance-class tables).
 _CLASS_RAM_GIB: dict[str, float] = {

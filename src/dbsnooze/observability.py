@@ -69,6 +69,13 @@ def _maybe_throttled(service: str, response: Any = None, event_name: str = "", *
     return None
 
 
+def count_request(service: str, operation: str, throttled: bool) -> None:
+    """One HTTP attempt of a client without botocore's events (Google's REST calls)."""
+    CLOUD_REQUESTS.labels(service, operation).inc()
+    if throttled:
+        CLOUD_THROTTLES.labels(service, operation).inc()
+
+
 class _StoreCollector(Collector):
     """Figures read from the store at scrape time, so they hold across worker processes."""
 

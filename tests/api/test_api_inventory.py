@@ -67,10 +67,14 @@ class _Closed:
     endpoint_url = "http://127.0.0.1:9"  # discard port: nothing listens there
 
 
-def test_gcp_accounts_are_not_supported_yet(api: TestClient, moto: Emulator) -> None:
+def test_an_aws_shaped_gcp_account_is_refused_before_any_request(
+    api: TestClient, moto: Emulator
+) -> None:
     answer = api.post("/api/v1/cloud-accounts", json=static_account(moto, provider="gcp"))
     assert answer.status_code == 422
-    assert answer.json()["error"]["code"] == "provider_not_supported"
+    assert answer.json()["error"]["code"] == "validation_error"
+    assert "project" in answer.json()["error"]["message"]
+    assert "phase" not in answer.text
 
 
 def test_discovery_lists_regions_marks_deleted_and_filters(api: TestClient, moto: Emulator) -> None:

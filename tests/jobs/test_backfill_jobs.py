@@ -30,6 +30,7 @@ from metricshelp import (
     NOW,
     Clock,
     app,
+    backfill,
     cloudwatch_name,
     finished,
     job_row,
@@ -52,15 +53,6 @@ STATISTICS_CALL = "GetMetricStatistics"
 def api(ctx: Context) -> Iterator[TestClient]:
     with app(ctx) as client:
         yield client
-
-
-def backfill(api: TestClient, instance_id: int, **params: Any) -> dict[str, Any]:
-    answer = api.post(
-        f"/api/v1/instances/{instance_id}/metrics/backfill", params={"wait": "true", **params}
-    )
-    assert answer.status_code == 200, answer.text
-    job: dict[str, Any] = answer.json()
-    return job
 
 
 def asked(proxy: FaultProxy, since: int = 0) -> list[tuple[str, datetime, datetime]]:

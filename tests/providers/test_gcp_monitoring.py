@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -20,7 +18,8 @@ from dbsnooze.providers.gcp.monitoring import (
     requests_per_call,
     targets_by_project,
 )
-from gcphelp import HOUR, PROJECT, account, client, fake, gcp_env, in_hour, key, minute_points
+from gcpdata import Held, expected, seed_instance
+from gcphelp import HOUR, PROJECT, account, client, fake, gcp_env, key
 
 __all__ = ["fake", "gcp_env", "key"]  # fixtures used by name
 
@@ -34,7 +33,6 @@ INSTANCES = {  # name -> (database version, region, instance id in the store)
     "idle-d": ("MYSQL_8_0", "europe-west1", 14),  # no metric data at all
 }
 DATABASES = {"pg-a": ("postgres", "app", "reports"), "pg-b": ("postgres", "app")}
-Raw = dict[datetime, float]
 
 
 def _gap(moment: datetime) -> bool:
@@ -49,18 +47,6 @@ def _targets() -> tuple[Target, ...]:
     )
 
 
-@dataclass(frozen=True)
-class Held:
-    """What the fake holds for one instance: raw minute points per metric."""
-
-    cpu: Raw
-    memory: Raw
-    reads: Raw
-    writes: Raw
-    connections: Raw = field(default_factory=dict)  # MySQL
-    backends: dict[str, Raw] = field(default_factory=dict)  # PostgreSQL, per database
-
-
 def _seed(fake: GcpFake) -> dict[str, Held]:
     """Instances and 50 hours of minute data; returns what the fake holds, for the checks."""
     held: dict[str, Held] = {}
@@ -70,113 +56,14 @@ def _seed(fake: GcpFake) -> dict[str, Held]:
         )
         if name != "idle-d":
             skip = _gap if name == "pg-b" else (lambda _: False)
-            held[name] = _seed_instance(fake, name, seed * 10, skip)
+            databases = DATABASES.get(name, ())
+            held[name] = seed_instance(fake, PROJECT, name, START, 50, seed * 10, databases, skip)
     return held
 
 
-def _seed_instance(fake: GcpFake, name: str, seed: int, skip: Callable[[datetime], bool]) -> Held:
-    def put(metric: str, value: Callable[[random.Random], float], n: int, **labels: str) -> Raw:
-        points = minute_points(START, 50, value, seed + n, skip)
-        fake.instance_series(PROJECT, name, CLOUDSQL + metric, labels).add(points)
-        return points
-
-    cpu = put("cpu/utilization", lambda r: r.random(), 1)
-    memory = put("memory/utilization", lambda r: r.uniform(0.2, 0.9), 2)
-    reads = put("disk/read_ops_count", lambda r: r.randint(0, 5000), 3)
-    writes = put("disk/write_ops_count", lambda r: r.randint(0, 900), 4)
-    if name not in DATABASES:
-        connections = put("network/connections", lambda r: r.randint(0, 40), 9)
-        return Held(cpu, memory, reads, writes, connections=connections)
-    backends = {
-        db: put("postgresql/num_backends", lambda r: r.randint(0, 30), 5 + i, database=db)
-        for i, db in enumerate(DATABASES[name])
-    }
-    return Held(cpu, memory, reads, writes, backends=backends)
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
-def _gauge(instance_id: int, metric: str, points: Raw, scale: float = 1.0) -> list[HourlyStat]:
-    """Documented alignment of a GAUGE: mean, max, min and count of the hour's points."""
-    expected = []
-    for hour in SPAN:
-        values = in_hour(points, hour)
-        if values:
-            expected.append(
-                HourlyStat(
-                    instance_id,
-                    metric,
-                    hour,
-                    _mean(values) * scale,
-                    max(values) * scale,
-                    min(values) * scale,
-                    len(values),
-                )
-            )
-    return expected
-
-
-def _rate(instance_id: int, metric: str, points: Raw) -> list[HourlyStat]:
-    """DELTA counts: ALIGN_RATE = the hour's count / 3600 s; busiest minute = max count / 60."""
-    expected = []
-    for hour in SPAN:
-        values = in_hour(points, hour)
-        if values:
-            per_second = 1.0 / 60
-            expected.append(
-                HourlyStat(
-                    instance_id,
-                    metric,
-                    hour,
-                    sum(values) / 3600,
-                    max(values) * per_second,
-                    min(values) * per_second,
-                    len(values),
-                )
-            )
-    return expected
-
-
-def _summed(instance_id: int, databases: Mapping[str, Raw]) -> list[HourlyStat]:
-    """num_backends per database, summed per instance (REDUCE_SUM; count: REDUCE_MAX)."""
-    expected = []
-    for hour in SPAN:
-        per_db = [in_hour(points, hour) for points in databases.values()]
-        per_db = [values for values in per_db if values]
-        if per_db:
-            expected.append(
-                HourlyStat(
-                    instance_id,
-                    "connections",
-                    hour,
-                    sum(_mean(values) for values in per_db),
-                    sum(max(values) for values in per_db),
-                    sum(min(values) for values in per_db),
-                    max(len(values) for values in per_db),
-                )
-            )
-    return expected
-
-
 def _expected(held: Mapping[str, Held], metric: str) -> list[HourlyStat]:
-    expected: list[HourlyStat] = []
-    for name, data in held.items():
-        instance_id = INSTANCES[name][2]
-        if metric == "cpu":
-            expected += _gauge(instance_id, metric, data.cpu, 100.0)
-        elif metric == "memory_used_percent":
-            expected += _gauge(instance_id, metric, data.memory, 100.0)
-        elif metric == "read_iops":
-            expected += _rate(instance_id, metric, data.reads)
-        elif metric == "write_iops":
-            expected += _rate(instance_id, metric, data.writes)
-        elif data.backends:
-            expected += _summed(instance_id, data.backends)
-        else:
-            expected += _gauge(instance_id, metric, data.connections)
-    return sorted(expected, key=lambda s: (s.instance_id, s.hour))
+    by_id = {INSTANCES[name][2]: data for name, data in held.items()}
+    return expected(by_id, metric, SPAN)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,15 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from dbsnooze.analysis.zones import valid_zone
 from dbsnooze.api.params import PRINTABLE
@@ -52,6 +60,11 @@ def _secret_field(min_length: int, max_length: int, pattern: str, default: Any =
     )
 
 
+PROJECT_PATTERN = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"  # a GCP project id
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+KEY_JSON_MAX_CHARS = 16_384  # a service-account key is about 2,400 characters
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -81,19 +94,39 @@ class AssumeRoleAuth(Strict):
     )
 
 
-AuthIn = Annotated[
-    DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth,
-    Field(discriminator="method"),
-]
+class ServiceAccountAuth(Strict):
+    """GCP: a service-account key (its JSON), stored encrypted, never shown again."""
+
+    method: Literal["service_account"]
+    service_account_json: SecretStr = Field(min_length=2, max_length=KEY_JSON_MAX_CHARS)
+
+
+class ApplicationDefaultAuth(Strict):
+    """GCP: the server's application default credentials."""
+
+    method: Literal["adc"]
+
+
+class ImpersonateAuth(Strict):
+    """GCP: short-lived tokens of `target_service_account`, asked for by the server's ADC or
+    by the given key."""
+
+    method: Literal["impersonate"]
+    target_service_account: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    service_account_json: SecretStr | None = Field(default=None, max_length=KEY_JSON_MAX_CHARS)
+
+
+AwsAuth = DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth
+GcpAuth = ServiceAccountAuth | ApplicationDefaultAuth | ImpersonateAuth
+AuthIn = Annotated[AwsAuth | GcpAuth, Field(discriminator="method")]
+GCP_METHODS = frozenset({"service_account", "adc", "impersonate"})
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def to_credentials(
-    auth: DefaultChainAuth | ProfileAuth | StaticKeysAuth | AssumeRoleAuth,
-) -> Credentials:
+def to_credentials(auth: AwsAuth | GcpAuth) -> Credentials:
     fields: dict[str, Any] = {}
     for name, value in auth:
         if name != "method":
@@ -102,10 +135,15 @@ def to_credentials(
 
 
 class AccountCreate(Strict):
+    """An AWS account scans `regions`; a GCP account scans `projects`."""
+
     name: str = Field(pattern=NAME_PATTERN)
     provider: Provider = Provider.AWS
     regions: list[Annotated[str, Field(pattern=REGION_PATTERN)]] = Field(
-        min_length=1, max_length=40
+        default_factory=list, max_length=40
+    )
+    projects: list[Annotated[str, Field(pattern=PROJECT_PATTERN)]] = Field(
+        default_factory=list, max_length=40
     )
     auth: AuthIn
     endpoint_url: str | None = Field(default=None, pattern=ENDPOINT_URL_PATTERN, max_length=512)
@@ -119,17 +157,46 @@ class AccountCreate(Strict):
             raise ValueError("not an IANA time zone, e.g. Europe/Berlin")
         return zone
 
-    @field_validator("regions")
-    @classmethod
-    def _unique(cls, regions: list[str]) -> list[str]:
-        return list(dict.fromkeys(regions))
-
     @field_validator("endpoint_url")
     @classmethod
     def _endpoint(cls, url: str | None) -> str | None:
         if url is not None and (problem := endpoint_url_problem(url)):
             raise ValueError(problem)
         return url
+
+    @field_validator("regions", "projects")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))
+
+    @model_validator(mode="after")
+    def _fits_provider(self) -> AccountCreate:
+        problem = _provider_problem(self.provider, self.regions, self.projects, self.auth.method)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def _provider_problem(
+    provider: Provider, regions: list[str], projects: list[str], method: str
+) -> str | None:
+    gcp = provider is Provider.GCP
+    if gcp and not projects:
+        return "a GCP account needs at least one project id in projects"
+    if gcp and regions:
+        return "a GCP account scans projects, not regions: leave regions out"
+    if not gcp and not regions:
+        return "an AWS account needs at least one region in regions"
+    if not gcp and projects:
+        return "an AWS account scans regions, not projects: leave projects out"
+    if gcp != (method in GCP_METHODS):
+        allowed = (
+            "service_account, adc or impersonate"
+            if gcp
+            else "default, profile, static_keys or assume_role"
+        )
+        return f"auth method {method} is not for {provider.value} accounts (use {allowed})"
+    return None
 
 
 class AccountPublic(BaseModel):
@@ -141,6 +208,8 @@ class AccountPublic(BaseModel):
     role_arn: str | None = None
     secret_hint: str | None = None
     regions: list[str]
+    projects: list[str] = []
+    target_service_account: str | None = None
     endpoint_url: str | None
     timezone: str | None = None
     instance_count: int = 0
@@ -165,6 +234,7 @@ class InstancePublic(BaseModel):
     engine_version: str
     instance_class: str
     status: str
+    replica: bool = False
     tags: dict[str, Any]
     cloud_created_at: datetime | None
     first_seen_at: datetime

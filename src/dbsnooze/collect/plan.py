@@ -1,9 +1,14 @@
-"""Metric requests into the fewest CloudWatch calls the API limits allow: pure, plain values."""
+"""Metric requests into the fewest CloudWatch calls the API limits allow: pure, plain values.
+
+`SeriesRequest` and `Estimate` are every provider's language; the calls here are AWS's (GCP
+plans its own, in providers/gcp/plan.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 
 from dbsnooze.collect.hours import split
@@ -43,6 +48,16 @@ class StatisticsCall:
     metric: str
     span: HourRange
 
+    @property
+    def scope(self) -> tuple[int, str]:
+        return (self.target.account_id, self.target.region)
+
+    def asked(self) -> Iterator[tuple[int, str, datetime]]:
+        return ((self.target.instance_id, self.metric, hour) for hour in self.span)
+
+    def describe(self) -> str:
+        return f"GetMetricStatistics {self.target.provider_id} {self.metric} {_span(self.span)}"
+
 
 @dataclass(frozen=True, slots=True)
 class DataQuery:
@@ -74,6 +89,22 @@ class DataCall:
     def datapoints(self) -> int:
         return len(self.queries) * self.span.hours
 
+    @property
+    def scope(self) -> tuple[int, str]:
+        return (self.account_id, self.region)
+
+    def asked(self) -> Iterator[tuple[int, str, datetime]]:
+        pairs = sorted({(q.target.instance_id, q.metric) for q in self.queries})
+        hours = tuple(self.span)
+        return ((iid, metric, hour) for iid, metric in pairs for hour in hours)
+
+    def describe(self) -> str:
+        return f"GetMetricData {len(self.queries)} queries {self.region} {_span(self.span)}"
+
+
+def _span(span: HourRange) -> str:
+    return f"{span.start:%Y-%m-%dT%H:%M}Z..{span.end:%Y-%m-%dT%H:%M}Z"
+
 
 Call = StatisticsCall | DataCall
 
@@ -87,6 +118,10 @@ class Estimate:
     data_calls: int
     data_queries: int
     data_cost_usd: float
+    # GCP: planned timeSeries.list calls (project x metric x window) and the requests they
+    # make before paging
+    monitoring_calls: int = 0
+    monitoring_requests: int = 0
 
     def __add__(self, other: Estimate) -> Estimate:
         return Estimate(
@@ -95,16 +130,23 @@ class Estimate:
             data_calls=self.data_calls + other.data_calls,
             data_queries=self.data_queries + other.data_queries,
             data_cost_usd=round(self.data_cost_usd + other.data_cost_usd, 6),
+            monitoring_calls=self.monitoring_calls + other.monitoring_calls,
+            monitoring_requests=self.monitoring_requests + other.monitoring_requests,
         )
 
     def as_dict(self) -> dict[str, int | float]:
-        return {
+        """The AWS figures always; Cloud Monitoring's when the plan reads any."""
+        found: dict[str, int | float] = {
             "requests": self.requests,
             "statistics_calls": self.statistics_calls,
             "data_calls": self.data_calls,
             "data_queries": self.data_queries,
             "data_cost_usd": self.data_cost_usd,
         }
+        if self.monitoring_calls:
+            found["monitoring_calls"] = self.monitoring_calls
+            found["monitoring_requests"] = self.monitoring_requests
+        return found
 
 
 def plan_statistics(

@@ -1,6 +1,8 @@
-"""The one fetch path: planned calls go through the CloudWatch source and into the sample store.
+"""The one fetch path: planned calls go through their provider's source into the sample store.
 
-Live collection, single backfill and fleet backfill all end here; only the plan differs.
+Live collection, single backfill and fleet backfill all end here; only the plan differs. Which
+cloud answers is the provider seam's business (providers/registry.py): calls name their scope
+(account and region or project), and each scope gets one source and one token bucket.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dbsnooze.collect.hours import missing, runs
-from dbsnooze.collect.plan import Call, SeriesRequest, StatisticsCall
+from dbsnooze.collect.plan import SeriesRequest
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.context import Context
 from dbsnooze.domain import CloudAccount, HourlyStat, HourRange, ProviderError, Source, Target
-from dbsnooze.providers.aws.cloudwatch import CloudWatchSource
+from dbsnooze.providers.base import HourlySource, PlannedCall, Scope
+from dbsnooze.providers.registry import provider
 from dbsnooze.store import samples
 from dbsnooze.store.db import transaction
 
@@ -46,7 +49,7 @@ class CallResult:
 class _Answer:
     """A call fetched and checked, not yet stored."""
 
-    call: Call
+    call: PlannedCall
     asked: tuple[tuple[int, str, datetime], ...]
     stats: list[HourlyStat]
     silent: list[tuple[int, str, datetime]]  # asked, and the cloud had nothing
@@ -60,7 +63,7 @@ class Fetcher:
     ctx: Context
     buckets: Buckets
     accounts: dict[int, CloudAccount]
-    _sources: dict[tuple[int, str], CloudWatchSource] = field(default_factory=dict)
+    _sources: dict[Scope, HourlySource] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -70,7 +73,7 @@ class Fetcher:
 
     def run(
         self,
-        calls: Iterable[Call],
+        calls: Iterable[PlannedCall],
         source: Source,
         record_empty: bool,
         after_each: Callable[[CallResult], bool] | None = None,
@@ -98,13 +101,14 @@ class Fetcher:
                     break
         return results
 
-    def _answer(self, call: Call) -> _Answer:
-        asked = tuple(_asked(call))
+    def _answer(self, call: PlannedCall) -> _Answer:
+        asked = tuple(call.asked())
         try:
-            stats = self._fetch(call)
+            stats = self._source(call.scope).fetch(call)
         except ProviderError as exc:
-            log.warning("cloud call failed", extra={"call": describe(call), "error": exc.message})
-            return _Answer(call, asked, [], [], f"{describe(call)}: {exc.message}")
+            what = call.describe()
+            log.warning("cloud call failed", extra={"call": what, "error": exc.message})
+            return _Answer(call, asked, [], [], f"{what}: {exc.message}")
         wanted = set(asked)
         keys = [(s.instance_id, s.metric, s.hour) for s in stats]
         stats = [stat for stat, key in zip(stats, keys, strict=True) if key in wanted]
@@ -121,34 +125,29 @@ class Fetcher:
                 samples.mark_empty(session, answer.silent, now)
         return CallResult(answer.asked, tuple(answer.stats))
 
-    def _fetch(self, call: Call) -> list[HourlyStat]:
-        if isinstance(call, StatisticsCall):
-            target = call.target
-            return self._source(target.account_id, target.region).statistics(call)
-        return self._source(call.account_id, call.region).data(call)
-
-    def _source(self, account_id: int, region: str) -> CloudWatchSource:
-        key = (account_id, region)
+    def _source(self, scope: Scope) -> HourlySource:
+        """One source per scope, throttled by that scope's bucket. A source that cannot be
+        built (e.g. an endpoint outside the allow-list) fails its calls, not the run."""
         with self._lock:
-            if key not in self._sources:
-                client = self.ctx.clients.client(self.accounts[account_id], region, "cloudwatch")
-                self._sources[key] = CloudWatchSource(client, self.buckets.get(account_id, region))
-            return self._sources[key]
+            if scope not in self._sources:
+                account_id, unit = scope
+                account = self.accounts[account_id]
+                cloud = provider(self.ctx, account.provider)
+                bucket = self.buckets.get(account_id, unit)
+                self._sources[scope] = cloud.source(account, unit, bucket)
+            return self._sources[scope]
 
 
-def _asked(call: Call) -> Iterable[tuple[int, str, datetime]]:
-    if isinstance(call, StatisticsCall):
-        return ((call.target.instance_id, call.metric, hour) for hour in call.span)
-    pairs = {(q.target.instance_id, q.metric) for q in call.queries}
-    hours = tuple(call.span)
-    return ((iid, metric, hour) for iid, metric in sorted(pairs) for hour in hours)
-
-
-def describe(call: Call) -> str:
-    span = f"{call.span.start:%Y-%m-%dT%H:%M}Z..{call.span.end:%Y-%m-%dT%H:%M}Z"
-    if isinstance(call, StatisticsCall):
-        return f"GetMetricStatistics {call.target.provider_id} {call.metric} {span}"
-    return f"GetMetricData {len(call.queries)} queries {call.region} {span}"
+def plan_calls(ctx: Context, requests: Sequence[SeriesRequest], single: bool) -> list[PlannedCall]:
+    """Each provider plans its own instances' requests, within its own API's limits."""
+    by_kind: dict[str, list[SeriesRequest]] = {}
+    for request in requests:
+        by_kind.setdefault(request.target.provider, []).append(request)
+    return [
+        call
+        for kind, mine in sorted(by_kind.items())
+        for call in provider(ctx, kind).plan(mine, single)
+    ]
 
 
 def gap_requests(

@@ -1,9 +1,12 @@
-"""`dbsnooze demo`: emulator up, fleet seeded, account registered, fleet discovered, UI served."""
+"""`dbsnooze demo`: emulators up (moto for AWS, the GCP fake), fleets seeded, accounts
+registered, fleets discovered, UI served."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from rich.console import Console
 
@@ -12,6 +15,8 @@ from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.demo.fleet import REGIONS, seed
+from dbsnooze.demo.gcp_fleet import GCP_FLEET, PROJECT, GcpDemo
+from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
 from dbsnooze.demo.live_feed import LiveFeed
 from dbsnooze.demo.prices import demo_prices
 from dbsnooze.discovery import discover
@@ -22,6 +27,7 @@ from dbsnooze.store.accounts import NewAccount
 from dbsnooze.store.db import transaction, upgrade
 
 DEMO_ACCOUNT = "demo"
+DEMO_GCP_ACCOUNT = "demo-gcp"
 # moto accepts any key; these are the emulator's, not anyone's real credentials.
 DEMO_KEYS = Credentials(
     method=AuthMethod.STATIC_KEYS,
@@ -42,6 +48,28 @@ def register_demo_account(ctx: Context, endpoint_url: str) -> int:
     return account_service.create(ctx, new, "demo").id
 
 
+def register_gcp_account(ctx: Context, endpoint_url: str, key: ServiceAccountKey) -> int:
+    """The fake's project as a GCP account; the key is the fake's own throwaway one."""
+    credentials = Credentials(
+        method=AuthMethod.GCP_SERVICE_ACCOUNT, service_account_json=json.dumps(key.info)
+    )
+    new = NewAccount(
+        provider=Provider.GCP,
+        name=DEMO_GCP_ACCOUNT,
+        regions=(),
+        credentials=credentials,
+        endpoint_url=endpoint_url,
+        secret_hint=account_service.secret_hint(credentials),
+        projects=(PROJECT,),
+    )
+    return account_service.create(ctx, new, "demo").id
+
+
+def seed_gcp(fake: GcpFake, now: datetime, days: int) -> tuple[GcpDemo, ServiceAccountKey]:
+    demo = GcpDemo(fake, now, days)
+    return demo, demo.seed()
+
+
 def run_demo(
     settings: Settings,
     days: int,
@@ -49,20 +77,23 @@ def run_demo(
     serve: Callable[[Settings, Context], None],
 ) -> None:
     started = time.monotonic()
-    with Emulator() as emulator:
+    with Emulator() as emulator, GcpFake() as fake:
         endpoint = emulator.endpoint_url
-        console.print(f"AWS emulator (moto) on {endpoint}")
+        console.print(f"AWS emulator (moto) on {endpoint}, GCP fake on {fake.url}")
         ctx = build_context(settings)
         fleet = seed(endpoint, ctx.clock(), days)
+        gcp, key = seed_gcp(fake, ctx.clock(), days)
         console.print(
             f"seeded {len(fleet.instances)} RDS instances in {len(REGIONS)} regions "
-            f"with {days} days of hourly CloudWatch history "
+            f"with {days} days of hourly CloudWatch history, and {len(GCP_FLEET)} Cloud SQL "
+            f"instances in project {PROJECT} with {days} days of minute data "
             f"({time.monotonic() - started:.1f}s)"
         )
         upgrade(ctx.engine)
         with transaction(ctx.sessions) as session:
             price_store.save(session, demo_prices(), ctx.clock())
         register_demo_account(ctx, endpoint)
+        register_gcp_account(ctx, fake.url, key)
         report = discover(ctx, "demo")
         console.print(f"discovered {report.totals()['seen']} instances")
         console.print(
@@ -70,7 +101,7 @@ def run_demo(
             "(Ctrl-C stops everything)"
         )
         feed = LiveFeed(endpoint, fleet, ctx.clock())
-        feeder = Periodic("demo-feed", 60, lambda: feed.tick(ctx.clock()))
+        feeder = Periodic("demo-feed", 60, lambda: (feed.tick(ctx.clock()), gcp.tick(ctx.clock())))
         feeder.start()
         try:
             serve(settings, ctx)

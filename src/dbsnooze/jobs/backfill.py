@@ -1,4 +1,5 @@
-"""Backfill: the final hours of a window, from CloudWatch's archive, in as few calls as it takes."""
+"""Backfill: the final hours of a window, from the cloud's metric archive (CloudWatch, Cloud
+Monitoring), in as few calls as its provider's planner can make."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dbsnooze.collect.hours import HOURS_PER_DAY, backfill_window
-from dbsnooze.collect.plan import Call, Estimate, SeriesRequest, estimate, plan
+from dbsnooze.collect.plan import Estimate, SeriesRequest
 from dbsnooze.collect.runner import CallResult, Fetcher, Hours, gap_requests, settle_silent
 from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
-from dbsnooze.domain import HOUR, HourRange, Source, Target, floor_hour
+from dbsnooze.domain import HOUR, HourRange, Provider, ProviderError, Source, Target, floor_hour
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.jobs.queue import BACKFILL, FLEET, JobState
 from dbsnooze.jobs.tally import Tally
 from dbsnooze.jobs.targets import load_accounts, targets_for
+from dbsnooze.providers.base import CloudProvider, PlannedCall
+from dbsnooze.providers.registry import provider
 from dbsnooze.store import events, samples
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store.db import transaction
@@ -46,17 +49,26 @@ def depth(ctx: Context, days_requested: int) -> Depth:
 
 
 def submit_instance(ctx: Context, instance_id: int, days: int, force: bool, actor: str) -> JobRow:
+    return submit_instances(ctx, [instance_id], days, force, actor)
+
+
+def submit_instances(
+    ctx: Context, instance_ids: Sequence[int], days: int, force: bool, actor: str
+) -> JobRow:
+    """One job for one instance, or for several of one account and scan unit (e.g. a GCP
+    project's new instances, which every Cloud Monitoring request of the job answers for)."""
     how = depth(ctx, days)
     with transaction(ctx.sessions) as session:
-        row = _instance(session, instance_id)
-        job = queue.submit(session, BACKFILL, [row.id], _fields(how, force, actor), ctx.clock())
+        ids = [_instance(session, instance_id).id for instance_id in instance_ids]
+        job = queue.submit(session, BACKFILL, ids, _fields(how, force, actor), ctx.clock())
+        which = {"instance_id": ids[0]} if len(ids) == 1 else {"instance_ids": ids}
         events.record(
             session,
             ctx.clock(),
             actor,
             "backfill.submitted",
             ("job", job.id),
-            {"instance_id": row.id, "days": how.days, "force": force},
+            {**which, "days": how.days, "force": force},
         )
     return job
 
@@ -65,11 +77,6 @@ def _instance(session: Session, instance_id: int) -> InstanceRow:
     row = instance_store.get(session, instance_id)
     if row is None:
         raise NotFound("instance_not_found", f"no instance with id {instance_id}")
-    if row.provider != "aws":
-        raise Unprocessable(
-            "provider_not_supported",
-            "backfill for GCP Cloud SQL is not supported yet (Cloud Monitoring comes in phase 2)",
-        )
     return row
 
 
@@ -86,8 +93,9 @@ def _fields(how: Depth, force: bool, actor: str) -> dict[str, Any]:
 def submit_fleet(
     ctx: Context, flt: instance_store.InstanceFilter, days: int, force: bool, actor: str
 ) -> JobRow:
-    """One fleet job whose parts (≤ fleet_chunk_size instances of one account and region) any
-    worker can claim; instances already being backfilled are left to their running job."""
+    """One fleet job whose parts (≤ fleet_chunk_size instances of one account and scan unit: an
+    AWS region, a GCP project) any worker can claim; instances already being backfilled are
+    left to their running job."""
     how = depth(ctx, days)
     now = ctx.clock()
     with transaction(ctx.sessions) as session:
@@ -118,7 +126,7 @@ def submit_fleet(
 
 
 def _fleet_rows(session: Session, flt: instance_store.InstanceFilter) -> list[InstanceRow]:
-    query = instance_store.filtered(flt).where(InstanceRow.provider == "aws")
+    query = instance_store.filtered(flt)
     busy = queue.busy_instances(session)
     return [row for row in session.scalars(query.order_by(InstanceRow.id)) if row.id not in busy]
 
@@ -126,7 +134,7 @@ def _fleet_rows(session: Session, flt: instance_store.InstanceFilter) -> list[In
 def _chunks(rows: Sequence[InstanceRow], size: int) -> list[list[int]]:
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     for row in rows:
-        groups[(row.account_id, row.region)].append(row.id)
+        groups[(row.account_id, row.scan_unit)].append(row.id)
     return [ids[i : i + size] for ids in groups.values() for i in range(0, len(ids), size)]
 
 
@@ -136,20 +144,17 @@ def dry_run(
     """What a fleet backfill would ask the cloud for, and what GetMetricData would cost.
 
     Planned part by part with the planner the workers use, so the calls and their kind are the
-    ones the job will make: a call never spans two parts, and a one-instance part reads free
-    GetMetricStatistics.
+    ones the job will make: a call never spans two parts, and a one-instance AWS part reads free
+    GetMetricStatistics; a GCP part's timeSeries.list calls are counted with their requests.
     """
     how = depth(ctx, days)
     window = backfill_window(ctx.clock(), how.days)
-    metrics = ctx.settings.metrics
     with ctx.sessions() as session:
         rows = _fleet_rows(session, flt)
         chunks = _chunks(rows, ctx.settings.fleet_chunk_size)
-        parts = [
-            plan_work(session, targets_for(session, c), metrics, window, force) for c in chunks
-        ]
+        parts = [plan_work(ctx, session, targets_for(session, c), window, force) for c in chunks]
     nothing = Estimate(0, 0, 0, 0, 0.0)
-    priced = sum((estimate(part.requests, part.calls) for part in parts), nothing)
+    priced = sum((part.cloud.estimate(part.requests, part.calls) for part in parts), nothing)
     return {
         "instances": len(rows),
         "days": how.days,
@@ -162,23 +167,28 @@ def dry_run(
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """What a backfill of some instances asks the cloud for."""
+    """What a backfill of some instances (of one account) asks the cloud for."""
 
+    cloud: CloudProvider
+    metrics: tuple[str, ...]  # as this provider stores them
     requests: list[SeriesRequest]
-    calls: list[Call]
+    calls: list[PlannedCall]
     held: dict[int, set[datetime]]  # per instance: hours asked again that hold a sample
     provisional: Hours  # samples stored before their hour was final
 
 
 def plan_work(
+    ctx: Context,
     session: Session,
     targets: Sequence[Target],
-    metrics: Sequence[str],
     window: HourRange,
     force: bool,
 ) -> Work:
     """Without force, the hours not stored final and not known empty; with force, every hour of
     the window (a repair: what the cloud answers replaces what is stored)."""
+    kind = targets[0].provider if targets else Provider.AWS  # a part is one account's
+    cloud = provider(ctx, kind)
+    metrics = cloud.metrics(ctx.settings.metrics)
     ids = [target.instance_id for target in targets]
     provisional = samples.provisional_hours(session, window, metrics, ids)
     if force:
@@ -191,7 +201,8 @@ def plan_work(
     held: dict[int, set[datetime]] = defaultdict(set)
     for (instance_id, _metric), hours in again.items():
         held[instance_id].update(hours)
-    return Work(requests, plan(requests, len(targets)), dict(held), provisional)
+    calls = list(cloud.plan(requests, single=len(targets) == 1))
+    return Work(cloud, metrics, requests, calls, dict(held), provisional)
 
 
 def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState:
@@ -204,9 +215,12 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
         force = bool(job.params.get("force"))
         prior = _prior(job, force)
         window = _window(ctx, job)
-    metrics = ctx.settings.metrics
-    with ctx.sessions() as session:
-        work = plan_work(session, targets, metrics, window, force)
+    try:
+        with ctx.sessions() as session:
+            work = plan_work(ctx, session, targets, window, force)
+    except ProviderError as exc:  # e.g. an id the provider cannot read: an outcome, no crash
+        return _unplanned(ctx, job_id, owner, exc)
+    metrics = work.metrics
     log.info(
         "backfill started",
         extra={
@@ -224,6 +238,18 @@ def execute(ctx: Context, job_id: int, owner: str, buckets: Buckets) -> JobState
     if progress.stopped is None:
         _record_asleep(ctx, targets, tally, metrics)
     return progress.close()
+
+
+def _unplanned(ctx: Context, job_id: int, owner: str, error: ProviderError) -> JobState:
+    with transaction(ctx.sessions) as session:
+        job = session.get(JobRow, job_id)
+        assert job is not None
+        if job.lease_owner != owner:  # taken over meanwhile: not ours to end
+            return JobState.RUNNING
+        job.errors = [*job.errors, {"error": error.message}]
+        queue.finish(session, job, JobState.FAILED, ctx.clock())
+    log.warning("backfill could not be planned", extra={"job": job_id, "error": error.message})
+    return JobState.FAILED
 
 
 def _prior(job: JobRow, force: bool) -> dict[str, int]:

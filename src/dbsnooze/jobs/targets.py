@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dbsnooze.context import Context
-from dbsnooze.domain import CloudAccount, Target
+from dbsnooze.domain import CloudAccount, Provider, Target
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store.tables import InstanceRow
 
@@ -24,6 +24,7 @@ def to_target(row: InstanceRow) -> Target:
         instance_class=row.instance_class,
         running=row.status not in ASLEEP_STATES,
         since=row.cloud_created_at,
+        provider=Provider(row.provider),
     )
 
 
@@ -37,11 +38,9 @@ def targets_for(session: Session, instance_ids: Sequence[int]) -> list[Target]:
 
 
 def live_targets(session: Session) -> list[Target]:
-    """Every AWS instance still in the cloud: running ones are collected, stopped ones asleep."""
+    """Every instance still in the cloud: running ones are collected, stopped ones asleep."""
     rows = session.scalars(
-        select(InstanceRow)
-        .where(InstanceRow.deleted_at.is_(None), InstanceRow.provider == "aws")
-        .order_by(InstanceRow.id)
+        select(InstanceRow).where(InstanceRow.deleted_at.is_(None)).order_by(InstanceRow.id)
     )
     return [to_target(row) for row in rows]
 

@@ -19,7 +19,7 @@ SECRET_FIELDS = (
     "external_id",
     "service_account_json",
 )
-PUBLIC_FIELDS = ("profile", "role_arn", "source_profile")
+PUBLIC_FIELDS = ("profile", "role_arn", "source_profile", "target_service_account")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ class NewAccount:
     endpoint_url: str | None
     secret_hint: str | None
     timezone: str | None = None  # the owners' default zone for sleep windows (SPEC §10)
+    projects: tuple[str, ...] = ()  # GCP: the projects to scan
 
 
 def add(session: Session, box: SecretBox, new: NewAccount, now: datetime) -> AccountRow:
@@ -44,6 +45,7 @@ def add(session: Session, box: SecretBox, new: NewAccount, now: datetime) -> Acc
         secrets_encrypted=box.seal(secrets) if secrets else None,
         secret_hint=new.secret_hint,
         regions=list(new.regions),
+        projects=list(new.projects),
         endpoint_url=new.endpoint_url,
         timezone=new.timezone,
         created_at=now,
@@ -91,4 +93,5 @@ def to_domain(row: AccountRow, box: SecretBox) -> CloudAccount:
         regions=tuple(row.regions),
         credentials=credentials,
         endpoint_url=row.endpoint_url,
+        projects=tuple(row.projects or ()),
     )

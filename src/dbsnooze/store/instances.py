@@ -55,17 +55,21 @@ ACTIVITY_SORTS = ("last_active", "idle")  # from the summaries; instances withou
 def sync_region(
     session: Session,
     account: tuple[int, str],
-    region: str,
+    unit: str,
     found: Iterable[DiscoveredInstance],
     now: datetime,
 ) -> SyncCounts:
-    """Make the stored instances of one account and region match what the cloud listed."""
+    """Make the stored instances of one account and scan unit match what the cloud listed.
+
+    The scan unit is what one inventory call lists: an AWS region, a GCP project (whose
+    instances each sit in their own region).
+    """
     account_id, provider = account
     existing = {
         row.provider_id: row
         for row in session.scalars(
             select(InstanceRow).where(
-                InstanceRow.account_id == account_id, InstanceRow.region == region
+                InstanceRow.account_id == account_id, InstanceRow.scan_unit == unit
             )
         )
     }
@@ -75,7 +79,7 @@ def sync_region(
         counts.seen += 1
         row = existing.pop(item.provider_id, None)
         if row is None:
-            fresh.append(_new_row(account_id, provider, item, now))
+            fresh.append(_new_row((account_id, provider), unit, item, now))
         elif _apply(row, item, now):
             counts.updated += 1
     for row in existing.values():
@@ -89,12 +93,15 @@ def sync_region(
 
 
 def _new_row(
-    account_id: int, provider: str, item: DiscoveredInstance, now: datetime
+    account: tuple[int, str], unit: str, item: DiscoveredInstance, now: datetime
 ) -> InstanceRow:
+    account_id, provider = account
     return InstanceRow(
         account_id=account_id,
         provider=provider,
         region=item.region,
+        scan_unit=unit,
+        replica=item.replica,
         provider_id=item.provider_id,
         arn=item.arn,
         engine=item.engine,
@@ -130,6 +137,8 @@ def _apply(row: InstanceRow, item: DiscoveredInstance, now: datetime) -> bool:
         "instance_class": item.instance_class,
         "status": item.status,
         "tags": dict(item.tags),
+        "replica": item.replica,
+        "region": item.region,
         "cloud_created_at": item.created_at,
         "deleted_at": None,
         **_stop_facts(item),

@@ -51,6 +51,8 @@ class AccountRow(Base):
     secrets_encrypted: Mapped[str | None] = mapped_column(Text)
     secret_hint: Mapped[str | None] = mapped_column(String(64))
     regions: Mapped[list[str]] = mapped_column(JSON)
+    # GCP: the projects scanned (an AWS account scans its regions)
+    projects: Mapped[list[str]] = mapped_column(JSON, default=list)
     endpoint_url: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -59,11 +61,16 @@ class AccountRow(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))  # owners' default zone (SPEC §10)
 
 
+def _region_of_row(context: Any) -> Any:
+    return context.get_current_parameters()["region"]
+
+
 class InstanceRow(Base):
     __tablename__ = "instances"
     __table_args__ = (
         UniqueConstraint("account_id", "region", "provider_id", name="uq_instances_identity"),
         Index("ix_instances_status", "status"),
+        Index("ix_instances_scan_unit", "account_id", "scan_unit"),
         NEVER_REUSE_IDS,
     )
 
@@ -71,6 +78,8 @@ class InstanceRow(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("cloud_accounts.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(16))
     region: Mapped[str] = mapped_column(String(64))
+    # what discovery scans and syncs as one: an AWS region (the default), a GCP project
+    scan_unit: Mapped[str] = mapped_column(String(64), default=_region_of_row)
     provider_id: Mapped[str] = mapped_column(String(255))
     arn: Mapped[str | None] = mapped_column(String(512))
     engine: Mapped[str] = mapped_column(String(64))
@@ -78,6 +87,7 @@ class InstanceRow(Base):
     instance_class: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(64))
     tags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    replica: Mapped[bool] = mapped_column(default=False)
     cloud_created_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]

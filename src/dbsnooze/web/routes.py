@@ -8,6 +8,8 @@ login cookie. `install(app)` is the one call the app factory makes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,8 +30,9 @@ from dbsnooze.api.params import MAX_ID
 from dbsnooze.api.schemas import JobPublic
 from dbsnooze.api.sleep_schemas import RecommendationPublic
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
+from dbsnooze.context import Context
 from dbsnooze.jobs import queue
-from dbsnooze.metrics import METRICS
+from dbsnooze.metrics import METRICS, stored_metrics
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import recommendations as recommendation_store
@@ -134,7 +137,7 @@ def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
     query, now = listing.parse(request.query_params), ctx.clock()
     flt, limit, offset = query.filter(now), query.per_page, query.offset
     rows, total = instance_store.page(session, flt, limit, offset, query.sort)
-    extras = overview.page_extras(session, [r.id for r in rows], ctx.settings.metrics, now)
+    extras = _page_extras(ctx, session, rows, now)
     return _render(
         request,
         "instances.html",
@@ -149,6 +152,18 @@ def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
         inactive_choices=listing.INACTIVE_CHOICES,
         idle_choices=listing.IDLE_CHOICES,
     )
+
+
+def _page_extras(
+    ctx: Context, session: Session, rows: Sequence[InstanceRow], now: datetime
+) -> dict[int, overview.Extras]:
+    """Each provider's instances measured by the metrics it stores (GCP: memory used %)."""
+    extras: dict[int, overview.Extras] = {}
+    for kind in sorted({row.provider for row in rows}):
+        ids = [row.id for row in rows if row.provider == kind]
+        metrics = stored_metrics(kind, ctx.settings.metrics)
+        extras.update(overview.page_extras(session, ids, metrics, now))
+    return extras
 
 
 @pages.get("/instances/{instance_id}")

@@ -33,6 +33,8 @@ def public(row: AccountRow, instance_count: int = 0) -> AccountPublic:
         role_arn=row.auth_params.get("role_arn"),
         secret_hint=row.secret_hint,
         regions=row.regions,
+        projects=row.projects or [],
+        target_service_account=row.auth_params.get("target_service_account"),
         endpoint_url=row.endpoint_url,
         timezone=row.timezone,
         instance_count=instance_count,
@@ -63,6 +65,7 @@ def create_account(
         endpoint_url=body.endpoint_url,
         secret_hint=accounts.secret_hint(credentials),
         timezone=body.timezone,
+        projects=tuple(body.projects),
     )
     row = accounts.create(ctx, new, who)
     response.headers["Location"] = f"/api/v1/cloud-accounts/{row.id}"

@@ -55,6 +55,7 @@ def public(row: InstanceRow, summary: summaries.Summary | None = None) -> Instan
         engine_version=row.engine_version,
         instance_class=row.instance_class,
         status=row.status,
+        replica=row.replica,
         tags=row.tags,
         cloud_created_at=row.cloud_created_at,
         first_seen_at=row.first_seen_at,

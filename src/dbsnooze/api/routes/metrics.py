@@ -33,6 +33,7 @@ from dbsnooze.context import Context
 from dbsnooze.domain import Coverage
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import backfill
+from dbsnooze.metrics import stored_metrics
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow, JobRow
@@ -152,8 +153,6 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 @router.post("/instances/{instance_id}/collect-metrics", responses=errors(404))
 def collect_now(instance_id: Id, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
     row = _instance(session, instance_id)
-    if row.provider != "aws":
-        raise Unprocessable("provider_not_supported", "GCP Cloud SQL collection comes in phase 2")
     return live.collect(ctx, ctx.buckets, [row.id]).as_dict()
 
 
@@ -209,7 +208,8 @@ def metrics_coverage(
 ) -> dict[str, Any]:
     row = _instance(session, instance_id)
     window = backfill_window(ctx.clock(), min(days or 7, HARD_MAX_BACKFILL_DAYS))
-    states = samples.coverage(session, row.id, list(ctx.settings.metrics), window)
+    metrics = list(stored_metrics(row.provider, ctx.settings.metrics))
+    states = samples.coverage(session, row.id, metrics, window)
     hours = [{"hour": h, "state": states.get(h, Coverage.MISSING).value} for h in window]
     summary: dict[str, int] = {}
     for item in hours:

@@ -8,9 +8,10 @@ paged by points (view FULL) or by series (view HEADERS) with an opaque nextPageT
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +83,9 @@ class Monitoring:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._series: dict[tuple[Any, ...], Series] = {}
+        # "pageSize: a positive number that is the maximum number of results to return": a
+        # page may hold fewer; tests lower this to page through small answers
+        self.page_cap = MAX_PAGE
 
     def series(
         self,
@@ -102,6 +106,7 @@ class Monitoring:
 
     def list(self, project: str, params: Params) -> dict[str, Any]:
         request = _parse(project, params)
+        request = replace(request, page_size=min(request.page_size, self.page_cap))
         with self._lock:
             matching = [s for s in self._series.values() if _selected(s, request)]
         if not matching and request.filter.metric_type not in DESCRIPTORS:
@@ -368,5 +373,6 @@ def _typed(value: float, value_type: str) -> dict[str, Any]:
     return {"doubleValue": value}
 
 
+@functools.lru_cache(maxsize=65_536)  # every series repeats the same period ends
 def _timestamp(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

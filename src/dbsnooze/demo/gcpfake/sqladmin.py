@@ -47,6 +47,8 @@ class CloudSql:
     def __init__(self, clock: Callable[[], datetime], polls_to_done: int = 2) -> None:
         self._clock = clock
         self.polls_to_done = polls_to_done
+        # Google may answer fewer items than maxResults asks for; tests lower this to page
+        self.page_cap = MAX_PAGE
         self._lock = threading.Lock()
         self._instances: dict[tuple[str, str], dict[str, Any]] = {}
         self._operations: dict[tuple[str, str], _Operation] = {}
@@ -85,7 +87,7 @@ class CloudSql:
 
     def list_page(self, project: str, max_results: int | None, token: str | None) -> dict[str, Any]:
         """One page of instances.list, in the alphabetical order of the instance names."""
-        size = DEFAULT_PAGE if not max_results else min(max_results, MAX_PAGE)
+        size = min(DEFAULT_PAGE if not max_results else min(max_results, MAX_PAGE), self.page_cap)
         query = f"instances:{project}"
         start = paging.decode(token, query, 1)[0] if token else 0
         with self._lock:

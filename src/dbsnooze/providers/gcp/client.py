@@ -23,6 +23,7 @@ from google.auth.transport.requests import AuthorizedSession
 from dbsnooze.collect.throttle import TokenBucket
 from dbsnooze.config import Settings
 from dbsnooze.domain import ProviderError
+from dbsnooze.observability import count_request
 from dbsnooze.providers.gcp import errors
 from dbsnooze.providers.gcp.permissions import CALL_SITES
 
@@ -168,6 +169,7 @@ class GcpClient:
             last = attempt == self._policy.max_attempts
             try:
                 response = self._send(verb, url, params, body)
+                count_request(_SERVICES[method], method, response.status_code == 429)
             except _RETRYABLE_ERRORS as exc:
                 if last:
                     raise errors.from_exception(exc, where, self._secrets) from None

@@ -15,6 +15,7 @@ class CallSite:
     permission: str  # IAM permission
     purpose: str
     on_source_identity: bool = False  # granted to the identity that impersonates
+    changes_state: bool = False  # e.g. stopping an instance; left out of a read-only role
 
 
 CALL_SITES: tuple[CallSite, ...] = (
@@ -41,6 +42,7 @@ CALL_SITES: tuple[CallSite, ...] = (
         "sql.instances.patch",
         "cloudsql.instances.update",
         "stop and start instances (settings.activationPolicy NEVER / ALWAYS)",
+        changes_state=True,
     ),
     CallSite(
         "monitoring",
@@ -71,19 +73,22 @@ def permission_for(method: str) -> str:
     return _BY_METHOD[method].permission
 
 
-def required_permissions(*, on_source_identity: bool = False) -> tuple[str, ...]:
+def required_permissions(
+    *, on_source_identity: bool = False, read_only: bool = False
+) -> tuple[str, ...]:
     return tuple(
         sorted(
             {
                 site.permission
                 for site in CALL_SITES
                 if site.on_source_identity == on_source_identity
+                and not (read_only and site.changes_state)
             }
         )
     )
 
 
-def custom_role() -> dict[str, Any]:
+def custom_role(*, read_only: bool = False) -> dict[str, Any]:
     """A least-privilege custom role (IAM roles.create body) with every permission dbsnooze uses.
 
     Grant it on each project; with impersonation, the source identity needs
@@ -91,7 +96,9 @@ def custom_role() -> dict[str, Any]:
     """
     return {
         "title": "dbsnooze",
-        "description": "Cloud SQL inventory, stop/start, and Cloud Monitoring reads for dbsnooze",
+        "description": "Cloud SQL inventory"
+        + ("" if read_only else ", stop/start")
+        + " and Cloud Monitoring reads for dbsnooze",
         "stage": "GA",
-        "includedPermissions": list(required_permissions()),
+        "includedPermissions": list(required_permissions(read_only=read_only)),
     }

@@ -1,11 +1,18 @@
-"""Authorized sessions per account, rebuilt when its credentials or endpoint change."""
+"""Authorized sessions per account, rebuilt when its credentials or endpoint change.
+
+Every client is for endpoints the settings allow (DBSNOOZE_ALLOWED_ENDPOINTS): the account's
+endpoint override and a service-account key's token_uri are checked before any session is built
+or any request made, since the server would send its own credentials (ADC, impersonation) or a
+signed assertion there.
+"""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from google.auth.transport.requests import AuthorizedSession
@@ -13,8 +20,16 @@ from google.auth.transport.requests import AuthorizedSession
 from dbsnooze.collect.throttle import TokenBucket
 from dbsnooze.config import Settings
 from dbsnooze.domain import CloudAccount, Credentials
+from dbsnooze.endpoints import (
+    DEFAULT_ALLOWED_ENDPOINTS,
+    HostPattern,
+    check_endpoint,
+    parse_patterns,
+)
 from dbsnooze.providers.gcp.client import USER_AGENT, Endpoints, GcpClient, RetryPolicy
 from dbsnooze.providers.gcp.credentials import google_credentials, key_secrets
+
+DEFAULT_PATTERNS = parse_patterns(DEFAULT_ALLOWED_ENDPOINTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +50,10 @@ class GcpSessions:
         policy: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        allowed_endpoints: Sequence[HostPattern] = DEFAULT_PATTERNS,
     ) -> None:
         self.policy = policy
+        self.allowed_endpoints = tuple(allowed_endpoints)
         self._sleep = sleep
         self._jitter = jitter
         self._lock = threading.Lock()
@@ -44,15 +61,22 @@ class GcpSessions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GcpSessions:
-        return cls(RetryPolicy.from_settings(settings))
+        allowed = parse_patterns(settings.allowed_endpoints)
+        return cls(RetryPolicy.from_settings(settings), allowed_endpoints=allowed)
 
     @classmethod
     def for_probe(cls, settings: Settings) -> GcpSessions:
         """A throwaway set for testing credentials quickly (e.g. before an account is saved)."""
-        return cls(RetryPolicy.from_settings(settings).for_probe())
+        allowed = parse_patterns(settings.allowed_endpoints)
+        return cls(RetryPolicy.from_settings(settings).for_probe(), allowed_endpoints=allowed)
 
     def client(self, account: CloudAccount, bucket: TokenBucket | None = None) -> GcpClient:
-        """A client for the account; pass the project's bucket to throttle its requests."""
+        """A client for the account; pass the project's bucket to throttle its requests.
+
+        Raises ProviderError `endpoint_not_allowed` for an endpoint outside the allow-list.
+        """
+        check_endpoint(account.endpoint_url, self.allowed_endpoints)
+        check_endpoint(_token_uri(account.credentials), self.allowed_endpoints)
         return GcpClient(
             self._session(account),
             Endpoints.for_override(account.endpoint_url),
@@ -84,3 +108,13 @@ class GcpSessions:
                 account.credentials, account.endpoint_url, session
             )
             return session
+
+
+def _token_uri(credentials: Credentials) -> str | None:
+    """Where a service-account key sends its signed token requests, if the key says."""
+    try:
+        info = json.loads(credentials.service_account_json or "{}")
+    except ValueError:
+        return None  # an unreadable key fails later, with the credentials' own message
+    uri = info.get("token_uri") if isinstance(info, dict) else None
+    return uri if isinstance(uri, str) else None

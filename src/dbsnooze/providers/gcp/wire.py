@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,12 @@ def rfc3339(moment: datetime) -> str:
 
 def parse_time(value: Any) -> datetime:
     """An RFC 3339 timestamp ("Z" or an offset, up to nanoseconds) as an aware UTC datetime."""
-    text = str(value).replace("Z", "+00:00")
+    return _parse_time(str(value))
+
+
+@functools.lru_cache(maxsize=65_536)  # every series of an answer repeats the same period ends
+def _parse_time(value: str) -> datetime:
+    text = value.replace("Z", "+00:00")
     head, dot, tail = text.partition(".")
     if dot:  # Python reads at most microseconds: keep six fraction digits, then the offset
         digits = len(tail) - len(tail.lstrip("0123456789"))

@@ -5,9 +5,28 @@
   const { api, describeError, say } = window.dbsnooze;
   const form = document.getElementById("account-form");
   const method = document.getElementById("a-method");
+  const provider = document.getElementById("a-provider");
   const status = document.getElementById("account-form-status");
   const message = document.getElementById("accounts-message");
   const submit = document.getElementById("account-submit");
+
+  // Regions or projects, and the auth methods, follow the provider.
+  function showProviderFields() {
+    for (const part of form.querySelectorAll(".field[data-provider]")) {
+      const on = part.dataset.provider === provider.value;
+      part.hidden = !on;
+      for (const input of part.querySelectorAll("input")) input.disabled = !on;
+    }
+    for (const option of method.options) {
+      const on = option.dataset.provider === provider.value;
+      option.hidden = !on;
+      option.disabled = !on;
+    }
+    if (method.selectedOptions[0].disabled) {
+      method.value = provider.value === "gcp" ? "service_account" : "static_keys";
+    }
+    showMethodFields();
+  }
 
   function showMethodFields() {
     for (const set of form.querySelectorAll(".auth-fields")) {
@@ -22,32 +41,45 @@
     return field && !field.disabled ? field.value.trim() : "";
   }
 
-  function authBody() {
+  // A key file's text, read here: the key travels once, inside the request body.
+  async function keyText(name) {
+    const field = form.elements.namedItem(name);
+    const file = field && !field.disabled && field.files[0];
+    return file ? await file.text() : "";
+  }
+
+  async function authBody() {
     const auth = { method: method.value };
     const fields = {
       profile: ["profile"],
       static_keys: ["access_key_id", "secret_access_key", "session_token"],
       assume_role: ["role_arn", "external_id", "source_profile"],
+      impersonate: ["target_service_account"],
     }[method.value] || [];
     for (const name of fields) {
       if (value(name)) auth[name] = value(name);
     }
+    const key = await keyText(method.value === "impersonate" ? "source_key_file" : "key_file");
+    if (key) auth.service_account_json = key;
     return auth;
   }
 
-  function requestBody() {
-    const body = {
-      name: value("name"),
-      provider: form.elements.namedItem("provider").value,
-      regions: value("regions").split(/[\s,]+/).filter(Boolean),
-      auth: authBody(),
-    };
+  function list(name) {
+    return value(name).split(/[\s,]+/).filter(Boolean);
+  }
+
+  async function requestBody() {
+    const body = { name: value("name"), provider: provider.value, auth: await authBody() };
+    if (provider.value === "gcp") body.projects = list("projects");
+    else body.regions = list("regions");
     if (value("endpoint_url")) body.endpoint_url = value("endpoint_url");
     return body;
   }
 
   function clearSecrets() {
-    for (const field of form.querySelectorAll('input[type="password"]')) field.value = "";
+    for (const field of form.querySelectorAll('input[type="password"], input[type="file"]')) {
+      field.value = "";
+    }
   }
 
   form.addEventListener("submit", async (event) => {
@@ -58,7 +90,7 @@
     }
     submit.disabled = true;
     say(status, "Testing the credentials against the cloud…", "info");
-    const result = await api("POST", "/api/v1/cloud-accounts", requestBody());
+    const result = await api("POST", "/api/v1/cloud-accounts", await requestBody());
     submit.disabled = false;
     clearSecrets();
     if (!result.ok) {
@@ -117,5 +149,6 @@
   }
 
   method.addEventListener("change", showMethodFields);
-  showMethodFields();
+  provider.addEventListener("change", showProviderFields);
+  showProviderFields();
 })();

@@ -64,7 +64,6 @@
   }
 
   const PREFIX = {
-    provider_not_supported: "Not supported yet: ",
     credentials_invalid: "The cloud rejected the credentials: ",
     access_denied: "The credentials are not allowed to do this: ",
     region_invalid: "Region problem: ",

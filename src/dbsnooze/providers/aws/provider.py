@@ -1,0 +1,90 @@
+"""AWS behind the provider seam: RDS inventory, CloudWatch hourly statistics, stop facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dbsnooze.collect.plan import (
+    Call,
+    DataCall,
+    Estimate,
+    SeriesRequest,
+    StatisticsCall,
+    estimate,
+    plan_data,
+    plan_statistics,
+)
+from dbsnooze.collect.throttle import TokenBucket
+from dbsnooze.config import Settings
+from dbsnooze.domain import CloudAccount, DiscoveredInstance, HourlyStat, Provider, RegionResult
+from dbsnooze.providers.aws import inventory
+from dbsnooze.providers.aws.cloudwatch import CloudWatchSource
+from dbsnooze.providers.aws.session import ClientCache
+from dbsnooze.providers.base import PlannedCall
+
+# Engines whose instances are members of a cluster: the cluster is stopped, not the member.
+CLUSTER_ENGINES = ("aurora",)
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSource:
+    """CloudWatch for one account and region, taking the calls AWS's planner made."""
+
+    cloudwatch: CloudWatchSource
+
+    @property
+    def api_calls(self) -> int:
+        return self.cloudwatch.api_calls
+
+    def fetch(self, call: PlannedCall) -> list[HourlyStat]:
+        if isinstance(call, StatisticsCall):
+            return self.cloudwatch.statistics(call)
+        if isinstance(call, DataCall):
+            return self.cloudwatch.data(call)
+        raise TypeError(f"not a CloudWatch call: {call.describe()}")
+
+
+@dataclass(frozen=True, slots=True)
+class AwsProvider:
+    clients: ClientCache
+    settings: Settings
+
+    @property
+    def kind(self) -> Provider:
+        return Provider.AWS
+
+    @property
+    def reads_whole_scope(self) -> bool:
+        return False
+
+    def scan(self, account: CloudAccount) -> list[RegionResult]:
+        return inventory.scan_account(self.clients, account)
+
+    def check(self, account: CloudAccount) -> None:
+        inventory.check_credentials(ClientCache.for_probe(self.settings), account)
+
+    def forget(self, account_id: int) -> None:
+        self.clients.forget(account_id)
+
+    def metrics(self, configured: Sequence[str]) -> tuple[str, ...]:
+        return tuple(configured)
+
+    def plan(self, requests: Sequence[SeriesRequest], single: bool) -> list[Call]:
+        """One instance reads free GetMetricStatistics, one call per series and run; several
+        share batched GetMetricData calls."""
+        return list(plan_statistics(requests) if single else plan_data(requests))
+
+    def estimate(self, requests: Sequence[SeriesRequest], calls: Sequence[PlannedCall]) -> Estimate:
+        return estimate(requests, [c for c in calls if isinstance(c, StatisticsCall | DataCall)])
+
+    def source(self, account: CloudAccount, scope: str, bucket: TokenBucket) -> AwsSource:
+        client = self.clients.client(account, scope, "cloudwatch")
+        return AwsSource(CloudWatchSource(client, bucket))
+
+    def stop_blocker(self, instance: DiscoveredInstance) -> str | None:
+        if instance.replica:
+            return "RDS cannot stop a read replica"
+        if instance.engine.startswith(CLUSTER_ENGINES):
+            return "an Aurora instance is stopped with its cluster, not on its own"
+        return None
