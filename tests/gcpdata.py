@@ -170,7 +170,7 @@ def connect(
     credentials = Credentials(
         AuthMethod.GCP_SERVICE_ACCOUNT, service_account_json=json.dumps(key.info)
     )
-    new = NewAccount(Provider.GCP, "gcp", (), credentials, fake.url, None, projects)
+    new = NewAccount(Provider.GCP, "gcp", (), credentials, fake.url, None, projects=projects)
     with transaction(ctx.sessions) as session:
         account_store.add(session, ctx.box, new, ctx.clock())
     report = discover(ctx, "test")

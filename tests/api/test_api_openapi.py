@@ -34,6 +34,12 @@ OWN_STATUSES = {  # what each operation's own handler can answer besides 2xx and
     ("get", "/api/v1/instances/{instance_id}/metrics/coverage"): {"404"},
     ("get", "/api/v1/jobs/{job_id}"): {"404"},
     ("post", "/api/v1/jobs/{job_id}/cancel"): {"404", "409"},
+    ("get", "/api/v1/recommendations/{recommendation_id}"): {"404"},
+    ("post", "/api/v1/recommendations/refresh"): {"404"},
+    ("post", "/api/v1/recommendations/{recommendation_id}/apply"): {"404", "409"},
+    ("post", "/api/v1/recommendations/{recommendation_id}/dismiss"): {"404", "409"},
+    ("get", "/api/v1/instances/{instance_id}/analysis"): {"404"},
+    ("get", "/api/v1/instances/{instance_id}/activity"): {"404"},
 }
 
 

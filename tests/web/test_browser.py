@@ -193,10 +193,9 @@ def test_a_stopped_instance_shows_its_asleep_hours(page: Page, fleet: Served) ->
     expect(page.locator("#charts")).to_have_attribute("data-state", "ready")
     expect(page.locator('#coverage-strip rect[data-state="asleep"]')).to_have_count(1)
     expect(page.locator("#coverage-summary")).to_contain_text("asleep (the instance was stopped)")
-    # the heatmap draws the hour classes the server sends after the charts: wait for them
-    page.wait_for_function(
-        """document.querySelectorAll('#heatmap-table td[data-state="asleep"]').length >= 48"""
-    )
+    # the heatmap draws the hour classes the server sends after the charts: wait for 48 of them
+    # (a locator, not wait_for_function: the page's CSP forbids the eval that polling needs)
+    expect(page.locator('#heatmap-table td[data-state="asleep"]').nth(47)).to_be_attached()
     chart = page.locator('figure.chart[data-metric="memory_used_percent"]')
     chart.focus()
     chart.press("End")
