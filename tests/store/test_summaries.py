@@ -243,3 +243,18 @@ def test_the_migration_builds_summaries_for_history_stored_before_it(ctx: Contex
     assert [point.average if point else None for point in kept["cpu"]] == [
         row["average"] for row in reversed(rows) if row["metric"] == "cpu"
     ]
+
+
+def test_an_hour_is_classified_with_every_metric_even_from_separate_writes(ctx: Context) -> None:
+    """Read and write IOPS of 15 each are active together (30 >= 20), written one at a time;
+    an hour without its IOPS is unknown: neither idle nor active."""
+    (iid,) = add_instances(ctx)
+    write(ctx, [stat(iid, m, ago(h), 0.0) for m in ("cpu", "connections") for h in (1, 2)])
+    assert summary(ctx, iid)["awake_hours"] == 0  # IOPS are collected and still missing
+    write(ctx, [stat(iid, "read_iops", ago(h), 15.0) for h in (1, 2)])
+    write(ctx, [stat(iid, "write_iops", ago(1), 15.0), stat(iid, "write_iops", ago(2), 0.0)])
+
+    found = summary(ctx, iid)
+    assert found["last_active_hour"] == ago(1)
+    assert (found["idle_hours"], found["awake_hours"]) == (1, 2)
+    assert found == rebuilt(ctx, iid)
