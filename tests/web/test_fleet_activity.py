@@ -78,6 +78,7 @@ def test_an_instance_never_active_in_a_full_week_says_so(
     assert 'class="cov-text">100 %' in sleepy
     assert "<td>100 %</td>" in sleepy  # idle share
     assert "none stored" in cell(html, "blank-db")
+    assert "idle floor (the connections it holds when nothing happens" in html  # the legend
     busy = cell(html, "busy-db")
     expected = WEEK[-1].isoformat()
     assert f'<time datetime="{expected}" data-style="relative">' in busy
