@@ -8,9 +8,9 @@ one idle rule (analysis.idle), with the thresholds the analysis stored for the i
 transaction, once per staged chunk: the database reads back every stored metric of the hours
 the chunk touched (metrics of one hour may arrive in different writes) as one row per instance
 and hour, then one read and one write touch one summary per instance, whatever the chunk's
-size. `rebuild` computes the same rows from the
-stored samples (migration 0005 uses it for history stored before it; retention for rows it
-shortened).
+size. `rebuild` computes the same rows from the stored samples (migration 0008 for history
+stored before it; retention for rows it shortened; the analysis runner when an instance's
+thresholds change).
 """
 
 from __future__ import annotations
