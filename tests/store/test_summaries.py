@@ -27,6 +27,9 @@ NO_ENDPOINT = "http://127.0.0.1:9"  # the cloud is never asked here
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 NEWEST = datetime(2026, 11, 18, 13, tzinfo=UTC)
 ALL = ["cpu", "connections", "freeable_memory", "read_iops", "write_iops"]
+# An hour is active or idle only with every metric the idle rule reads (analysis.idle): tests
+# of last activity and idle share write whole hours.
+RULE = ["cpu", "connections", "read_iops", "write_iops"]
 
 
 def add_instances(ctx: Context, count: int = 1) -> list[int]:
@@ -41,6 +44,14 @@ def ago(hours: int) -> datetime:
 
 def stat(instance_id: int, metric: str, hour: datetime, value: float) -> HourlyStat:
     return HourlyStat(instance_id, metric, hour, value, value + 1, max(0.0, value - 1), 60.0)
+
+
+def whole(
+    instance_id: int, hour: datetime, cpu: float, connections: float = 0.0
+) -> list[HourlyStat]:
+    """One hour of every rule metric; `stat` makes the connections' maximum `connections + 1`."""
+    values = {"cpu": cpu, "connections": connections}
+    return [stat(instance_id, m, hour, values.get(m, 0.0)) for m in RULE]
 
 
 def write(ctx: Context, stats: list[HourlyStat], source: Source = Source.BACKFILL) -> None:
@@ -141,8 +152,8 @@ def test_overwriting_the_last_active_hour_with_idle_values_finds_the_one_before(
     ctx: Context,
 ) -> None:
     (iid,) = add_instances(ctx)
-    write(ctx, [stat(iid, "cpu", ago(h), 40.0) for h in (300, 50, 10)])
-    write(ctx, [stat(iid, "connections", ago(h), 3.0) for h in (30,)])
+    write(ctx, [s for h in (300, 50, 10) for s in whole(iid, ago(h), 40.0)])
+    write(ctx, whole(iid, ago(30), 0.0, connections=3.0))
     assert summary(ctx, iid)["last_active_hour"] == ago(10)
 
     write(ctx, [stat(iid, "cpu", ago(10), 0.5)])  # a forced repair: the cloud says idle now
@@ -157,11 +168,11 @@ def test_hours_that_leave_the_recent_window_are_forgotten_as_newer_ones_arrive(
     ctx: Context,
 ) -> None:
     (iid,) = add_instances(ctx)
-    write(ctx, [stat(iid, "cpu", ago(h + 500), 9.0) for h in range(24)])
+    write(ctx, [s for h in range(24) for s in whole(iid, ago(h + 500), 9.0)])
     old = summary(ctx, iid)
     assert old["newest_hour"] == ago(500) and old["idle_share"] == 0.0
 
-    write(ctx, [stat(iid, "cpu", ago(h), 1.0) for h in range(3)], Source.LIVE)
+    write(ctx, [s for h in range(3) for s in whole(iid, ago(h), 1.0)], Source.LIVE)
 
     found = summary(ctx, iid)
     assert found["newest_hour"] == NEWEST
@@ -173,8 +184,8 @@ def test_hours_that_leave_the_recent_window_are_forgotten_as_newer_ones_arrive(
 
 def test_retention_leaves_summaries_of_what_remains(ctx: Context) -> None:
     busy, gone = add_instances(ctx, 2)
-    write(ctx, [stat(busy, "cpu", ago(h), 30.0 if h >= 100 else 1.0) for h in range(300)])
-    write(ctx, [stat(gone, "cpu", ago(h + 400), 30.0) for h in range(10)])
+    write(ctx, [s for h in range(300) for s in whole(busy, ago(h), 30.0 if h >= 100 else 1.0)])
+    write(ctx, [s for h in range(10) for s in whole(gone, ago(h + 400), 30.0)])
 
     cutoff = ago(150) + timedelta(minutes=20)
     retention.enforce_retention(ctx.sessions, cutoff)
@@ -200,14 +211,12 @@ def test_the_migration_builds_summaries_for_history_stored_before_it(ctx: Contex
     command.downgrade(config, before)
     assert not inspect(ctx.engine).has_table("instance_summaries")
     iid = 1
-    with ctx.engine.begin() as conn:  # in the tables' old shape: the models are the newest
-        shapes.add_instances(conn, [iid])
     rows = [
         {
             "instance_id": iid,
-            "metric": "cpu",
+            "metric": metric,
             "hour": ago(h),
-            "average": 12.0 if h == 7 else 0.0,
+            "average": 12.0 if h == 7 and metric == "cpu" else 0.0,
             "maximum": 1.0,
             "minimum": 0.0,
             "sample_count": 60.0,
@@ -215,8 +224,10 @@ def test_the_migration_builds_summaries_for_history_stored_before_it(ctx: Contex
             "fetched_at": NOW,
         }
         for h in range(48)
+        for metric in RULE
     ]
     with ctx.engine.begin() as conn:
+        shapes.add_instances(conn, [iid])  # the ORM's instances are the newest shape
         conn.execute(insert(shapes.SAMPLES), rows)
 
     upgrade(ctx.engine)
@@ -230,5 +241,20 @@ def test_the_migration_builds_summaries_for_history_stored_before_it(ctx: Contex
     with ctx.sessions() as session:  # the rebuilt table kept every sample
         kept = samples.history(session, iid, ["cpu"], HourRange(ago(47), NEWEST + HOUR))
     assert [point.average if point else None for point in kept["cpu"]] == [
-        row["average"] for row in reversed(rows)
+        row["average"] for row in reversed(rows) if row["metric"] == "cpu"
     ]
+
+
+def test_an_hour_is_classified_with_every_metric_even_from_separate_writes(ctx: Context) -> None:
+    """Read and write IOPS of 15 each are active together (30 >= 20), written one at a time;
+    an hour without its IOPS is unknown: neither idle nor active."""
+    (iid,) = add_instances(ctx)
+    write(ctx, [stat(iid, m, ago(h), 0.0) for m in ("cpu", "connections") for h in (1, 2)])
+    assert summary(ctx, iid)["awake_hours"] == 0  # IOPS are collected and still missing
+    write(ctx, [stat(iid, "read_iops", ago(h), 15.0) for h in (1, 2)])
+    write(ctx, [stat(iid, "write_iops", ago(1), 15.0), stat(iid, "write_iops", ago(2), 0.0)])
+
+    found = summary(ctx, iid)
+    assert found["last_active_hour"] == ago(1)
+    assert (found["idle_hours"], found["awake_hours"]) == (1, 2)
+    assert found == rebuilt(ctx, iid)

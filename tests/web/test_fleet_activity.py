@@ -34,7 +34,8 @@ def fleet(settings: Settings, ctx: Context) -> Iterator[tuple[TestClient, dict[s
         *_week(ids["busy-db"], lambda i: 30.0 if i >= len(WEEK) - 20 else 1.0),
         *_week(ids["sleepy-db"], lambda i: 1.0),
         *_week(ids["stale-db"], lambda i: 0.5),
-        HourlyStat(ids["stale-db"], "cpu", WEEK[0] - 72 * HOUR, 60.0, 90.0, 20.0, 60.0),
+        # every metric of that hour: one with a metric missing is unknown to the idle rule
+        *_hour(ids["stale-db"], WEEK[0] - 72 * HOUR, 60.0),
     ]
     with transaction(ctx.sessions) as session:
         samples.upsert(session, stats, Source.BACKFILL, NOW)
@@ -45,9 +46,12 @@ def fleet(settings: Settings, ctx: Context) -> Iterator[tuple[TestClient, dict[s
 
 def _week(instance_id: int, cpu: object) -> list[HourlyStat]:
     assert callable(cpu)
+    return [stat for i, hour in enumerate(WEEK) for stat in _hour(instance_id, hour, cpu(i))]
+
+
+def _hour(instance_id: int, hour: datetime, cpu: float) -> list[HourlyStat]:
     return [
-        HourlyStat(instance_id, m, hour, v := (cpu(i) if m == "cpu" else 0.0), v, v, 60.0)
-        for i, hour in enumerate(WEEK)
+        HourlyStat(instance_id, m, hour, v := (cpu if m == "cpu" else 0.0), v, v, 60.0)
         for m in ALL_METRICS
     ]
 
@@ -74,6 +78,7 @@ def test_an_instance_never_active_in_a_full_week_says_so(
     assert 'class="cov-text">100 %' in sleepy
     assert "<td>100 %</td>" in sleepy  # idle share
     assert "none stored" in cell(html, "blank-db")
+    assert "idle floor (the connections it holds when nothing happens" in html  # the legend
     busy = cell(html, "busy-db")
     expected = WEEK[-1].isoformat()
     assert f'<time datetime="{expected}" data-style="relative">' in busy

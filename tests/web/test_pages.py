@@ -41,7 +41,8 @@ def locked(settings: Settings, ctx: Context) -> Iterator[TestClient]:
 
 
 def add_fleet(ctx: Context, count: int, hours: int = 24) -> list[int]:
-    """`count` instances, each with `hours` of CPU and connections up to the last final hour."""
+    """`count` instances, each with `hours` of the metrics the idle rule reads (CPU,
+    connections, no IOPS) up to the last final hour; no memory."""
     now = ctx.clock()
     with transaction(ctx.sessions) as session:
         account = AccountRow(
@@ -64,7 +65,12 @@ def add_fleet(ctx: Context, count: int, hours: int = 24) -> list[int]:
             HourlyStat(i, metric, last - k * HOUR, value, value, value, 60.0)
             for i in ids
             for k in range(hours)
-            for metric, value in (("cpu", 2.0 + k % 12 * 5), ("connections", float(k % 3)))
+            for metric, value in (
+                ("cpu", 2.0 + k % 12 * 5),
+                ("connections", float(k % 3)),
+                ("read_iops", 0.0),
+                ("write_iops", 0.0),
+            )
         ]
         samples.upsert(session, stats, Source.BACKFILL, now)
     return ids
@@ -130,7 +136,7 @@ def test_the_instances_page_shows_sparkline_coverage_and_last_activity(
     row = html[html.index('data-name="db-0001"') :]
     assert re.search(r'<path class="spark-line" d="M[\d. ]+(L[\d. ]+ ?)+"', row)
     coverage = row[row.index('class="cov-text"') :]
-    # two of the five metrics for 30 of the week's 168 hours: partial, not covered
+    # four of the five metrics for 30 of the week's 168 hours: partial, not covered
     assert coverage.startswith('class="cov-text">0 %')
     assert "(30 h partial, 138 h missing)" in coverage[:200]
     assert "CPU of db-0001, last 7 days: average" in row
@@ -208,9 +214,12 @@ def test_the_last_activity_ignores_idle_and_asleep_hours(client: TestClient, ctx
     [instance_id] = add_fleet(ctx, 1, hours=0)
     last = floor_hour(ctx.clock()) - 2 * HOUR
     with transaction(ctx.sessions) as session:
+        # whole hours: one missing a metric the idle rule reads is unknown, neither
+        quiet = [HourlyStat(instance_id, m, last - k * HOUR, 0, 0, 0, 60) for k in (5, 10)
+                 for m in ("connections", "read_iops", "write_iops")]  # fmt: skip
         busy = [HourlyStat(instance_id, "cpu", last - 10 * HOUR, 40, 50, 30, 60)]
         idle = [HourlyStat(instance_id, "cpu", last - 5 * HOUR, 1, 2, 0, 60)]
-        samples.upsert(session, busy + idle, Source.BACKFILL, ctx.clock())
+        samples.upsert(session, quiet + busy + idle, Source.BACKFILL, ctx.clock())
         asleep = [HourlyStat(instance_id, "cpu", last, 90, 90, 90, 60)]  # counts for nothing
         samples.upsert(session, asleep, Source.ASLEEP, ctx.clock())
     html = client.get("/").text

@@ -3,6 +3,9 @@
 An instance is recomputed when it has no recommendation, when its recommendation is older
 than `recommend_interval_hours`, or when a backfill of it finished after it was computed; the
 worker wakes this task when a job ends, so a new instance's recommendation follows its backfill.
+Each run also stores the idle thresholds it resolved per instance (store.thresholds), and
+rebuilds the summaries of the instances whose thresholds changed, so that the fleet page
+classifies hours as the analysis does.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dbsnooze.analysis.eligibility import why_not_stoppable
 from dbsnooze.context import Context
 from dbsnooze.prices.table import Price, PriceKey, deployment_of
 from dbsnooze.scheduler import Periodic
-from dbsnooze.store import leases, prices, recommendations
+from dbsnooze.store import leases, prices, recommendations, summaries, thresholds
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow
 
@@ -75,6 +78,10 @@ def _recompute_chunk(
         recommendations.save(session, row.id, {**values, "computed_at": now})
         result.computed += 1
         result.kinds[analysis.verdict.kind.value] += 1
+    iops = service.uses_iops(ctx.settings.metrics)
+    rules = {i: thresholds.InstanceRule(a.thresholds, iops) for i, a in analyses.items()}
+    conn = session.connection()
+    summaries.rebuild(conn, thresholds.save(conn, rules))
 
 
 def refresh_stale(ctx: Context, owner: str) -> RecomputeReport | None:

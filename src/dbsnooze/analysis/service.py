@@ -57,8 +57,13 @@ def activities(
     """What the idle rule reads, per instance, for every hour of the window."""
     wanted = [m for m in ("cpu", "connections", *IOPS_METRICS) if m in metrics]
     found = samples.series_many(db, instance_ids, wanted, window)
-    uses_iops = all(m in metrics for m in IOPS_METRICS)
-    return {i: _activity(columns, window.hours, uses_iops) for i, columns in found.items()}
+    iops = uses_iops(metrics)
+    return {i: _activity(columns, window.hours, iops) for i, columns in found.items()}
+
+
+def uses_iops(metrics: Sequence[str]) -> bool:
+    """Whether the rule reads IOPS: only when both are collected."""
+    return all(m in metrics for m in IOPS_METRICS)
 
 
 def _activity(columns: dict[str, samples.Series], hours: int, uses_iops: bool) -> Activity:

@@ -1,8 +1,10 @@
 """One instance's recent hours as flags: what its summary keeps for the sparkline and coverage.
 
 Pure values, no I/O. An hour's flags hold one bit per metric (its position in `METRICS`, which
-only ever grows) in each of four bytes: stored, asleep, empty (asked, the cloud had nothing),
-and active (see `activity.is_active`).
+only ever grows) in each of the first three bytes: stored, asleep, empty (asked, the cloud had
+nothing); the fourth byte holds what the idle rule (analysis.idle.classify_hour) said of the
+whole hour: MEASURED when it was active or idle (not asleep, no rule metric missing), and BUSY
+when it was active.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from dbsnooze.activity import ACTIVE_AT
 from dbsnooze.domain import Coverage
 from dbsnooze.metrics import METRICS
 
 RECENT_HOURS = 8 * 24  # the 7-day sparkline window and the not-yet-final hours after it
 IDLE_HOURS = 7 * 24  # the idle share's window, ending at the newest stored hour
-STORED, ASLEEP, EMPTY, ACTIVE = 0, 8, 16, 24  # each flag byte's shift
+STORED, ASLEEP, EMPTY, RULE = 0, 8, 16, 24  # each flag byte's shift
+MEASURED, BUSY = 1, 2  # the rule byte's bits
 BIT = {metric: 1 << index for index, metric in enumerate(METRICS)}
-ACTIVITY = sum(BIT[metric] for metric in ACTIVE_AT)
 ALL = sum(BIT.values())
 CPU = "cpu"
 
@@ -34,12 +35,12 @@ def hour_at(number: int) -> datetime:
 
 
 class HourBits(NamedTuple):
-    """What one write (or the store) holds of one hour of one instance, as metric bits."""
+    """What the store holds of one hour of one instance, as metric bits, and the rule's byte."""
 
     number: int
     stored: int = 0
     asleep: int = 0
-    active: int = 0
+    rule: int = 0
     empty: int = 0
     cpu: float | None = None
 
@@ -71,28 +72,29 @@ class Recent:
         self.newest = newest
 
     def apply(self, hour: HourBits) -> None:
-        """Samples written for an hour replace what their metrics had; empty markers count only
-        for metrics with no sample."""
+        """Samples read back for an hour (all its stored metrics) replace what it had; empty
+        markers count only for metrics with no sample."""
         index = hour.number - self.first
         if not 0 <= index < RECENT_HOURS:
             return
         written = hour.stored
-        flags = self.flags[index] & ~(
-            (written << EMPTY) | (written << ASLEEP) | (written << ACTIVE)
-        )
-        flags |= written | (hour.asleep << ASLEEP) | (hour.active << ACTIVE)
+        flags = self.flags[index]
+        if written:
+            flags &= ~((written << EMPTY) | (written << ASLEEP) | (0xFF << RULE))
+            flags |= written | (hour.asleep << ASLEEP) | (hour.rule << RULE)
         flags |= (hour.empty & ~flags & ALL) << EMPTY
         self.flags[index] = flags
         if written & BIT[CPU]:
             self.cpu[index] = hour.cpu
 
     def idle(self) -> tuple[int, int]:
-        """(idle hours, awake hours with activity data) over the last IDLE_HOURS."""
+        """(idle hours, measured hours: active or idle) over the last IDLE_HOURS."""
         awake = idle = 0
         for flags in self.flags[RECENT_HOURS - IDLE_HOURS :]:
-            if flags & ACTIVITY and not (flags >> ASLEEP) & ALL:
+            rule = flags >> RULE
+            if rule & MEASURED:
                 awake += 1
-                idle += not (flags >> ACTIVE) & ACTIVITY
+                idle += not rule & BUSY
         return idle, awake
 
 

@@ -153,7 +153,7 @@ def upsert(db: Db, stats: Sequence[HourlyStat], source: Source, fetched_at: date
     for chunk in _chunks(rows, CHUNK_ROWS):
         with _staged(conn, chunk):
             conn.execute(_UPSERT, values)
-            summaries.note_samples(conn, _STAGE, source)
+            summaries.note_samples(conn, _STAGE)
         _unmark(conn, chunk)
     return len(rows)
 

@@ -2,12 +2,15 @@
 
 One row per instance: its newest and oldest stored hours, its last active hour, its idle share
 over the last 7 days of stored history, and the flags and CPU averages of its recent hours
-(store.recent) that the sparkline and the coverage bar draw. The sample writers call
-`note_samples` and `note_empty` inside their own transaction, once per staged chunk: the
-database folds the chunk into one row per instance and hour, then one read and one write touch
-one summary per instance, whatever the chunk's size. `rebuild` computes the same rows from the
-stored samples (migration 0005 uses it for history stored before it; retention for rows it
-shortened).
+(store.recent) that the sparkline and the coverage bar draw. An hour is active or idle by the
+one idle rule (analysis.idle), with the thresholds the analysis stored for the instance
+(store.thresholds). The sample writers call `note_samples` and `note_empty` inside their own
+transaction, once per staged chunk: the database reads back every stored metric of the hours
+the chunk touched (metrics of one hour may arrive in different writes) as one row per instance
+and hour, then one read and one write touch one summary per instance, whatever the chunk's
+size. `rebuild` computes the same rows from the stored samples (migration 0008 for history
+stored before it; retention for rows it shortened; the analysis runner when an instance's
+thresholds change).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from typing import Any, cast
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Float,
     Integer,
     Select,
     String,
@@ -31,12 +33,10 @@ from sqlalchemy import (
     case,
     column,
     delete,
-    exists,
     extract,
     func,
     insert,
     literal_column,
-    or_,
     select,
     table,
 )
@@ -44,11 +44,11 @@ from sqlalchemy import cast as cast_
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dbsnooze.activity import ACTIVE_AT
 from dbsnooze.domain import HOUR, Source
+from dbsnooze.store import thresholds
 from dbsnooze.store.recent import (
-    ACTIVITY,
     BIT,
+    BUSY,
     CPU,
     RECENT_HOURS,
     HourBits,
@@ -74,19 +74,12 @@ def _bit(metric: Any) -> Any:
     return case({m: _number(bit) for m, bit in BIT.items()}, value=metric, else_=_number(0))
 
 
-def _active_bit(metric: Any, average: Any) -> Any:
-    """`activity.is_active` in SQL: the metric's bit when its average makes the hour active."""
-    rules = [(and_(metric == m, average >= t), _number(BIT[m])) for m, t in ACTIVE_AT.items()]
-    return case(*rules, else_=_number(0))
-
-
 def _stage(name: str) -> Any:
     return table(
         name,
         column("instance_id", Integer),
         column("metric", String),
         column("hour", UTCDateTime()),
-        column("average", Float),
     )
 
 
@@ -99,26 +92,24 @@ def _hour_number(hour: Any, dialect: str) -> Any:
     return seconds // _number(3600)
 
 
-def _hours(rows: Any, asleep: Any, active: Any, dialect: str) -> Select[Any]:
-    """(instance, hour number, stored, asleep, active, cpu) per hour of a table of samples."""
+def _stored_hours(dialect: str, rows: Any = _SAMPLES) -> Select[Any]:
+    """Per instance and hour of a table of samples: its hour number, stored and asleep metric
+    bits, and what the idle rule reads (CPU average, connections maximum, IOPS averages)."""
+    asleep = rows.c.source == ASLEEP
     return select(
         rows.c.instance_id,
-        _hour_number(rows.c.hour, dialect),
-        func.sum(_bit(rows.c.metric)),
-        func.sum(asleep),
-        func.sum(active),
-        func.max(case((rows.c.metric == CPU, rows.c.average))),
+        _hour_number(rows.c.hour, dialect).label("number"),
+        func.sum(_bit(rows.c.metric)).label("stored"),
+        func.sum(case((asleep, _bit(rows.c.metric)), else_=_number(0))).label("asleep"),
+        _of(rows, CPU, rows.c.average).label("cpu"),
+        _of(rows, "connections", rows.c.maximum).label("connections"),
+        _of(rows, "read_iops", rows.c.average).label("read_iops"),
+        _of(rows, "write_iops", rows.c.average).label("write_iops"),
     ).group_by(rows.c.instance_id, rows.c.hour)
 
 
-def _stored_hours(dialect: str, rows: Any = _SAMPLES) -> Select[Any]:
-    asleep = rows.c.source == ASLEEP
-    return _hours(
-        rows,
-        case((asleep, _bit(rows.c.metric)), else_=_number(0)),
-        case((asleep, _number(0)), else_=_active_bit(rows.c.metric, rows.c.average)),
-        dialect,
-    )
+def _of(rows: Any, metric: str, value: Any) -> Any:
+    return func.max(case((rows.c.metric == metric, value)))
 
 
 def _marker_hours(rows: Any, dialect: str) -> Select[Any]:
@@ -128,17 +119,30 @@ def _marker_hours(rows: Any, dialect: str) -> Select[Any]:
     )
 
 
-def _fetch(
-    conn: Connection, query: Select[Any], markers: bool = False
-) -> dict[int, list[HourBits]]:
+def _fetch(conn: Connection, query: Select[Any]) -> dict[int, list[HourBits]]:
+    """Stored hours, each classified by its instance's idle rule."""
+    rows = list(conn.execute(query))
+    rules = thresholds.read(conn, sorted({row.instance_id for row in rows}))
     found: dict[int, list[HourBits]] = {}
-    for row in conn.execute(query).tuples():
-        number = int(row[1])
-        if markers:
-            bits = HourBits(number, empty=int(row[2]))
-        else:
-            bits = HourBits(number, int(row[2]), int(row[3]), int(row[4]), 0, row[5])
-        found.setdefault(row[0], []).append(bits)
+    for row in rows:
+        asleep = int(row.asleep)
+        rule = thresholds.rule_byte(
+            rules[row.instance_id],
+            asleep,
+            row.cpu,
+            row.connections,
+            row.read_iops,
+            row.write_iops,
+        )
+        bits = HourBits(int(row.number), int(row.stored), asleep, rule, 0, row.cpu)
+        found.setdefault(row.instance_id, []).append(bits)
+    return found
+
+
+def _fetch_markers(conn: Connection, query: Select[Any]) -> dict[int, list[HourBits]]:
+    found: dict[int, list[HourBits]] = {}
+    for instance_id, number, empty in conn.execute(query).tuples():
+        found.setdefault(instance_id, []).append(HourBits(int(number), empty=int(empty)))
     return found
 
 
@@ -180,27 +184,25 @@ def read(conn: Connection, instance_ids: Sequence[int]) -> dict[int, Summary]:
 # --- keeping them up to date ----------------------------------------------------------------
 
 
-def note_samples(conn: Connection, stage: str, source: Source) -> None:
-    """Fold the samples just upserted from the staging table into their instances' summaries.
+def note_samples(conn: Connection, stage: str) -> None:
+    """Fold the hours just upserted from the staging table into their instances' summaries.
 
-    An asleep chunk is read back from the store for the keys it wrote: the writer decides
-    whether an asleep marker replaces data, and the summary must say what was kept.
+    Every touched hour is read back from the store, all its metrics: the rule needs them
+    together (they may come from different writes), and the writer decides whether an asleep
+    marker replaces data, so the summary must say what was kept.
     """
-    staged, dialect = _stage(stage), conn.dialect.name
-    if source != Source.ASLEEP:
-        active = _active_bit(staged.c.metric, staged.c.average)
-        _fold(conn, _fetch(conn, _hours(staged, _number(0), active, dialect)))
-        return
-    s = _SAMPLES.c
-    written = exists().where(
-        staged.c.instance_id == s.instance_id, staged.c.metric == s.metric, staged.c.hour == s.hour
+    staged, s = _stage(stage), _SAMPLES.c
+    keys = select(staged.c.instance_id, staged.c.hour).distinct().subquery()
+    touched = and_(
+        s.instance_id == keys.c.instance_id, s.hour == keys.c.hour, s.metric.in_(list(BIT))
     )
-    _fold(conn, _fetch(conn, _stored_hours(dialect).where(written)))
+    query = _stored_hours(conn.dialect.name).join_from(_SAMPLES, keys, touched)
+    _fold(conn, _fetch(conn, query))
 
 
 def note_empty(conn: Connection, stage: str) -> None:
     """Fold the metric-hours just marked empty (from the staging table) into the summaries."""
-    _fold(conn, _fetch(conn, _marker_hours(_stage(stage), conn.dialect.name), markers=True))
+    _fold(conn, _fetch_markers(conn, _marker_hours(_stage(stage), conn.dialect.name)))
 
 
 def _fold(conn: Connection, hours: dict[int, list[HourBits]]) -> None:
@@ -239,13 +241,13 @@ def _merged(row: Any, hours: list[HourBits]) -> tuple[dict[str, Any], bool]:
         recent.advance(newest)
     for hour in hours:
         recent.apply(hour)
-    active = max((h.number for h in hours if h.active), default=None)
+    active = max((h.number for h in hours if h.rule & BUSY), default=None)
     before = None if row.last_active_hour is None else hour_number(row.last_active_hour)
     last, stale = row.last_active_hour, False
     if active is not None and (before is None or active >= before):
         last = hour_at(active)
     elif before is not None:
-        stale = any(h.number == before and h.stored & ACTIVITY & ~h.active for h in hours)
+        stale = any(h.number == before and h.stored and not h.rule & BUSY for h in hours)
     sampled = [hour.number for hour in hours if hour.stored]
     return _values(recent, row.oldest_sample_hour, sampled, last), stale
 
@@ -282,14 +284,14 @@ def _save(conn: Connection, changes: list[dict[str, Any]]) -> None:
 
 def newest_active(conn: Connection, ids: Sequence[int]) -> dict[int, datetime]:
     """Each instance's newest active hour, found in the samples: a scan of its history."""
-    s = SampleRow
-    active = or_(*(and_(s.metric == m, s.average >= t) for m, t in ACTIVE_AT.items()))
+    hourly = _stored_hours(conn.dialect.name).where(_SAMPLES.c.instance_id.in_(ids)).subquery()
     query = (
-        select(s.instance_id, func.max(s.hour))
-        .where(s.instance_id.in_(ids), s.source != ASLEEP, active)
-        .group_by(s.instance_id)
+        select(hourly.c.instance_id, func.max(hourly.c.number))
+        .select_from(thresholds.joined(hourly))
+        .where(thresholds.busy(hourly.c))
+        .group_by(hourly.c.instance_id)
     )
-    return {instance_id: hour for instance_id, hour in conn.execute(query).tuples()}
+    return {instance_id: hour_at(int(n)) for instance_id, n in conn.execute(query).tuples()}
 
 
 # --- rebuilding from the samples ------------------------------------------------------------
@@ -327,9 +329,11 @@ def _build(conn: Connection, ids: Sequence[int]) -> int:
     for first, group in starts.items():
         for rows, markers in ((_SAMPLES, False), (_MARKERS, True)):
             recent = (rows.c.instance_id.in_(group)) & (rows.c.hour >= hour_at(first))
-            hourly = _marker_hours(rows, dialect) if markers else _stored_hours(dialect, rows)
-            query = hourly.where(recent)
-            for instance_id, found in _fetch(conn, query, markers).items():
+            if markers:
+                found_hours = _fetch_markers(conn, _marker_hours(rows, dialect).where(recent))
+            else:
+                found_hours = _fetch(conn, _stored_hours(dialect, rows).where(recent))
+            for instance_id, found in found_hours.items():
                 hours[instance_id] += found
     active = newest_active(conn, list(bounds))
     built = [_built(i, bounds[i], active.get(i), hours[i]) for i in sorted(bounds)]

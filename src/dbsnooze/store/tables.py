@@ -172,6 +172,22 @@ class SummaryRow(Base):
     cpu_averages: Mapped[list[float | None]] = mapped_column(NumberList)
 
 
+class IdleThresholdRow(Base):
+    """The idle rule as it applies to one instance (analysis.idle.thresholds_for), stored by the
+    analysis runner so that the summaries classify hours as the analysis does."""
+
+    __tablename__ = "idle_thresholds"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    cpu_percent: Mapped[float]
+    iops: Mapped[float]
+    connection_floor: Mapped[float]  # learned from the instance's history, or its tag
+    connections_margin: Mapped[float]
+    uses_iops: Mapped[bool]
+
+
 class JobRow(Base):
     """A persisted unit of background work (a backfill of one or many instances)."""
 

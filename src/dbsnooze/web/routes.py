@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from dbsnooze import __version__
-from dbsnooze.activity import ACTIVE_AT
 from dbsnooze.api import sleep_view
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public as job_public
@@ -148,7 +147,7 @@ def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
         accounts={a.id: a.name for a in account_store.all_rows(session)},
         facets=listing.facets(session),
         window=overview.spark_window(now),
-        active_at=ACTIVE_AT,
+        idle_rule=ctx.settings,
         inactive_choices=listing.INACTIVE_CHOICES,
         idle_choices=listing.IDLE_CHOICES,
     )

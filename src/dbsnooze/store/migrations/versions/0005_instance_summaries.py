@@ -1,4 +1,4 @@
-"""instance summaries for the fleet page, built from the samples already stored; samples
+"""instance summaries for the fleet page (built from the samples already stored by 0008); samples
 and empty markers without a foreign key to instances
 
 The foreign key cost PostgreSQL about half of each upserted row's work (a lookup and a lock on
@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from dbsnooze.store import summaries
 from dbsnooze.store.types import NumberList, UTCDateTime
 
 revision = "0005"
@@ -54,7 +53,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("instance_id", name=op.f("pk_instance_summaries")),
     )
-    summaries.rebuild(op.get_bind())  # instances that already hold history get their summary
+    # the summaries of history already stored are built by 0008, with the idle rule's thresholds
 
 
 def _without_foreign_keys() -> None:
