@@ -150,12 +150,8 @@ def _apply(row: InstanceRow, item: DiscoveredInstance, now: datetime) -> bool:
     return changed
 
 
-def get(session: Session, instance_id: int) -> InstanceRow | None:
-    return session.get(InstanceRow, instance_id)
-
-
-def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
-    query = select(InstanceRow).outerjoin(SummaryRow, SummaryRow.instance_id == InstanceRow.id)
+def matching(query: Select[Any], flt: InstanceFilter) -> Select[Any]:
+    """`query` narrowed to the instances whose facts and name match the filter."""
     exact = {
         InstanceRow.provider: flt.provider,
         InstanceRow.account_id: flt.account_id,
@@ -167,7 +163,17 @@ def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
         if value is not None:
             query = query.where(column == value)
     if flt.q:
-        query = query.where(InstanceRow.provider_id.ilike(f"%{escape_like(flt.q)}%", escape="\\"))
+        query = query.where(InstanceRow.provider_id.ilike(f"%{_escape_like(flt.q)}%", escape="\\"))
+    return query
+
+
+def get(session: Session, instance_id: int) -> InstanceRow | None:
+    return session.get(InstanceRow, instance_id)
+
+
+def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:
+    query = select(InstanceRow).outerjoin(SummaryRow, SummaryRow.instance_id == InstanceRow.id)
+    query = matching(query, flt)
     if not flt.include_deleted and flt.status != DELETED:
         query = query.where(InstanceRow.deleted_at.is_(None))
     return _by_activity(query, flt)
@@ -203,5 +209,5 @@ def page(
     return list(rows), total
 
 
-def escape_like(text: str) -> str:
+def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

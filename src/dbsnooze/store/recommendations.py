@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
-from dbsnooze.store.instances import escape_like
+from dbsnooze.store.instances import InstanceFilter, matching
 from dbsnooze.store.tables import InstanceRow, JobRow, JobTargetRow, RecommendationRow
 
 
@@ -70,19 +70,12 @@ def _filtered(flt: RecommendationFilter) -> Select[tuple[RecommendationRow, Inst
         .join(InstanceRow, InstanceRow.id == RecommendationRow.instance_id)
         .where(InstanceRow.deleted_at.is_(None))
     )
-    exact = {
-        RecommendationRow.kind: flt.kind,
-        InstanceRow.account_id: flt.account_id,
-        InstanceRow.region: flt.region,
-        InstanceRow.engine: flt.engine,
-    }
-    for column, value in exact.items():
-        if value is not None:
-            query = query.where(column == value)
-    if flt.q:
-        pattern = f"%{escape_like(flt.q)}%"
-        query = query.where(InstanceRow.provider_id.ilike(pattern, escape="\\"))
-    return query
+    if flt.kind is not None:
+        query = query.where(RecommendationRow.kind == flt.kind)
+    narrowed = InstanceFilter(
+        account_id=flt.account_id, region=flt.region, engine=flt.engine, q=flt.q
+    )
+    return matching(query, narrowed)
 
 
 def listing(
