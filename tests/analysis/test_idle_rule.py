@@ -111,10 +111,3 @@ def test_idle_share_leaves_out_asleep_and_unknown_hours() -> None:
     classes = [HourClass.IDLE, HourClass.ASLEEP, HourClass.UNKNOWN, HourClass.ACTIVE]
     assert idle_share(classes) == 0.5
     assert idle_share([HourClass.ASLEEP]) is None
-
-
-def test_share_for_learns_the_floor_from_the_hours_it_is_given() -> None:
-    from dbsnooze.analysis.idle import share_for
-
-    assert share_for(_pooled(48, range(8, 19)), IdleRule(), {}) == pytest.approx(13 / 24)
-    assert share_for(Activity([], [], [], []), IdleRule(), {}) is None

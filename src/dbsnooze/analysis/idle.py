@@ -209,9 +209,3 @@ def idle_share(classes: Iterable[HourClass]) -> float | None:
         elif found is HourClass.ACTIVE:
             active += 1
     return idle / (idle + active) if idle + active else None
-
-
-def share_for(activity: Activity, rule: IdleRule, tags: Mapping[str, str]) -> float | None:
-    """An instance's idle share over `activity`, its floor learned from the same hours: what a
-    per-instance summary (the fleet page) stores, by the same rule as everything else."""
-    return idle_share(classify(activity, thresholds_for(rule, tags, activity)).classes)

@@ -149,11 +149,3 @@ def hour_classes(
     minutes = local_minutes(window.start, window.hours, analysis.zone.name)
     sleep = shares_inside(offered, minutes)
     return HourView(window, classified, analysis.thresholds, analysis, sleep)
-
-
-def idle_shares(
-    db: Session, rows: Sequence[InstanceRow], settings: Settings, now: datetime
-) -> dict[int, float | None]:
-    """Each instance's share of idle hours (asleep and unknown hours left out) over the
-    analysis window: what the fleet page shows."""
-    return {i: a.classified.share_idle() for i, a in analyse_rows(db, rows, settings, now).items()}
