@@ -54,6 +54,8 @@ def window_for(
     now: datetime, range_key: str | None, start: datetime | None, end: datetime | None
 ) -> HourRange:
     """A named range ending with the current hour, or the hours covering [start, end)."""
+    if range_key and (start or end):
+        raise Unprocessable("invalid_range", "give either range or start/end, not both")
     if start is None and end is None:
         span = RANGES[range_key or "7d"]
         last = floor_hour(now) + HOUR

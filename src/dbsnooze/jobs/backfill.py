@@ -19,7 +19,7 @@ from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
 from dbsnooze.domain import HOUR, HourRange, Provider, ProviderError, Source, Target, floor_hour
-from dbsnooze.errors import NotFound, Unprocessable
+from dbsnooze.errors import Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.jobs.queue import BACKFILL, FLEET, JobState
 from dbsnooze.jobs.tally import Tally
@@ -59,7 +59,7 @@ def submit_instances(
     project's new instances, which every Cloud Monitoring request of the job answers for)."""
     how = depth(ctx, days)
     with transaction(ctx.sessions) as session:
-        ids = [_instance(session, instance_id).id for instance_id in instance_ids]
+        ids = [instance_store.require(session, instance_id).id for instance_id in instance_ids]
         job = queue.submit(session, BACKFILL, ids, _fields(how, force, actor), ctx.clock())
         which = {"instance_id": ids[0]} if len(ids) == 1 else {"instance_ids": ids}
         events.record(
@@ -71,13 +71,6 @@ def submit_instances(
             {**which, "days": how.days, "force": force},
         )
     return job
-
-
-def _instance(session: Session, instance_id: int) -> InstanceRow:
-    row = instance_store.get(session, instance_id)
-    if row is None:
-        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
-    return row
 
 
 def _fields(how: Depth, force: bool, actor: str) -> dict[str, Any]:

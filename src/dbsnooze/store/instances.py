@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from dbsnooze.domain import DiscoveredInstance
+from dbsnooze.errors import NotFound
 from dbsnooze.store.tables import InstanceRow, SummaryRow
 
 DELETED = "deleted"
@@ -169,6 +170,14 @@ def matching(query: Select[Any], flt: InstanceFilter) -> Select[Any]:
 
 def get(session: Session, instance_id: int) -> InstanceRow | None:
     return session.get(InstanceRow, instance_id)
+
+
+def require(session: Session, instance_id: int) -> InstanceRow:
+    """The instance, or the 404 every caller answers when there is none."""
+    row = get(session, instance_id)
+    if row is None:
+        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
+    return row
 
 
 def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:

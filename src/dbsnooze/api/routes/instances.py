@@ -12,7 +12,6 @@ from dbsnooze.api.openapi import errors
 from dbsnooze.api.params import Id, IdFilter, NameContains, Offset, Text
 from dbsnooze.api.schemas import InstancePublic, Page
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
-from dbsnooze.errors import NotFound
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import summaries
 from dbsnooze.store.tables import InstanceRow
@@ -106,7 +105,5 @@ def list_instances(
 
 @router.get("/{instance_id}", responses=errors(404))
 def get_instance(instance_id: Id, session: SessionDep) -> InstancePublic:
-    row = instance_store.get(session, instance_id)
-    if row is None:
-        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
+    row = instance_store.require(session, instance_id)
     return public(row, summaries.read(session.connection(), [row.id]).get(row.id))

@@ -31,12 +31,11 @@ from dbsnooze.collect.hours import backfill_window
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
 from dbsnooze.domain import Coverage
-from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import backfill
 from dbsnooze.metrics import stored_metrics
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import samples
-from dbsnooze.store.tables import InstanceRow, JobRow
+from dbsnooze.store.tables import JobRow
 
 router = APIRouter(tags=["metrics"])
 FIRST_POLL_SECONDS = 0.05  # short jobs answer at once; longer waits look less often
@@ -51,13 +50,6 @@ DRY_RUN_ANSWER: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
 }
-
-
-def _instance(session: SessionDep, instance_id: int) -> InstanceRow:
-    row = instance_store.get(session, instance_id)
-    if row is None:
-        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
-    return row
 
 
 @router.post(
@@ -152,13 +144,13 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/instances/{instance_id}/collect-metrics", responses=errors(404))
 def collect_now(instance_id: Id, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
-    row = _instance(session, instance_id)
+    row = instance_store.require(session, instance_id)
     return live.collect(ctx, ctx.buckets, [row.id]).as_dict()
 
 
 @router.get("/instances/{instance_id}/metrics", responses=errors(404))
 def latest_metrics(instance_id: Id, ctx: ContextDep, session: SessionDep) -> dict[str, Any]:
-    row = _instance(session, instance_id)
+    row = instance_store.require(session, instance_id)
     return history.latest(session, row, list(ctx.settings.metrics))
 
 
@@ -183,9 +175,7 @@ def metrics_history(
         str | None, Query(max_length=255, pattern=PRINTABLE, description=STATS_HELP)
     ] = None,
 ) -> Response:
-    row = _instance(session, instance_id)
-    if range_ and (start or end):
-        raise Unprocessable("invalid_range", "give either range or start/end, not both")
+    row = instance_store.require(session, instance_id)
     window = history.window_for(ctx.clock(), range_, start, end)
     wanted = history.parse_metrics(metrics, ctx.settings.metrics)
     found = history.history(session, row, wanted, window, history.parse_stats(stats))
@@ -206,7 +196,7 @@ def metrics_coverage(
     session: SessionDep,
     days: Days = None,
 ) -> dict[str, Any]:
-    row = _instance(session, instance_id)
+    row = instance_store.require(session, instance_id)
     window = backfill_window(ctx.clock(), min(days or 7, HARD_MAX_BACKFILL_DAYS))
     metrics = list(stored_metrics(row.provider, ctx.settings.metrics))
     states = samples.coverage(session, row.id, metrics, window)

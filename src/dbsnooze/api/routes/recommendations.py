@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dbsnooze import history
@@ -22,12 +21,11 @@ from dbsnooze.api.sleep_schemas import (
     RecommendationPublic,
     RecomputeResult,
 )
-from dbsnooze.errors import NotFound, Unprocessable
+from dbsnooze.errors import NotFound
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import recommendations
 from dbsnooze.store.db import transaction
 from dbsnooze.store.recommendations import RecommendationFilter, State
-from dbsnooze.store.tables import InstanceRow
 
 router = APIRouter(tags=["recommendations"])
 
@@ -35,13 +33,6 @@ KindParam = Literal["sleep", "stop", "none", "not_enough_history", "blocked"]
 StateParam = Literal["open", "applied", "dismissed"]
 # `:int` in the paths: /recommendations/refresh is not a recommendation id
 ONE = "/recommendations/{recommendation_id:int}"
-
-
-def _instance(session: Session, instance_id: int) -> InstanceRow:
-    row = instance_store.get(session, instance_id)
-    if row is None:
-        raise NotFound("instance_not_found", f"no instance with id {instance_id}")
-    return row
 
 
 @router.get("/recommendations")
@@ -80,7 +71,7 @@ def get_recommendation(recommendation_id: Id, session: SessionDep) -> Recommenda
     rec = recommendations.get(session, recommendation_id)
     if rec is None:
         raise NotFound("recommendation_not_found", f"no recommendation with id {recommendation_id}")
-    return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
+    return sleep_view.recommendation(rec, instance_store.require(session, rec.instance_id))
 
 
 @router.post("/recommendations/refresh", responses=errors(404))
@@ -103,7 +94,7 @@ def apply_recommendation(
     """Accept the windows. Until schedules exist (SPEC §11) this records them, audited."""
     with transaction(ctx.sessions) as session:
         rec = decisions.apply(session, recommendation_id, who, ctx.clock())
-        return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
+        return sleep_view.recommendation(rec, instance_store.require(session, rec.instance_id))
 
 
 @router.post(ONE + "/dismiss", responses=errors(404, 409))
@@ -113,13 +104,13 @@ def dismiss_recommendation(
     """Hide it until its windows change."""
     with transaction(ctx.sessions) as session:
         rec = decisions.dismiss(session, recommendation_id, who, ctx.clock())
-        return sleep_view.recommendation(rec, _instance(session, rec.instance_id))
+        return sleep_view.recommendation(rec, instance_store.require(session, rec.instance_id))
 
 
 @router.get("/instances/{instance_id}/analysis", responses=errors(404))
 def instance_analysis(instance_id: Id, ctx: ContextDep, session: SessionDep) -> AnalysisPublic:
     """The analysis as of now: weekly matrix, windows, verdict and backtest."""
-    row = _instance(session, instance_id)
+    row = instance_store.require(session, instance_id)
     found = service.analyse_rows(session, [row], ctx.settings, ctx.clock())[row.id]
     price = runner.prices_of(session, [row]).get(row.id)
     stored = recommendations.of_instance(session, row.id)
@@ -138,9 +129,7 @@ def instance_activity(
 ) -> HourClassesPublic:
     """Each hour's class (active, idle, asleep, unknown), the rule that decided it, and the
     share of it the proposed windows would sleep: what the heatmap draws."""
-    row = _instance(session, instance_id)
-    if range_ and (start or end):
-        raise Unprocessable("invalid_range", "give either range or start/end, not both")
+    row = instance_store.require(session, instance_id)
     window = history.window_for(ctx.clock(), range_, start, end)
     view = service.hour_classes(session, row, window, ctx.settings, ctx.clock())
     return sleep_view.hour_classes(row.id, view)
