@@ -9,12 +9,11 @@ by `MaxResults` / `NextToken`. A status can be set to answer every request with 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-LOOPBACK = "127.0.0.1"
+from loopback import LoopbackServer
+
 TARGET = "AWSPriceListService.GetProducts"
 
 
@@ -78,30 +77,12 @@ def product(
     }
 
 
-class PricingFake:
+class PricingFake(LoopbackServer):
     def __init__(self, products: list[dict[str, Any]]) -> None:
         self.products = products
         self.requests: list[dict[str, Any]] = []
         self.fail_with: int | None = None  # e.g. 400 AccessDeniedException
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
-
-    def __enter__(self) -> PricingFake:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def answer(self, target: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.requests.append(body)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from typing import Any
 
 from liveserver import Served as Served  # the browser tests' server, shared with others
 from liveserver import serve as serve
+from loopback import LoopbackServer
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 TIMEZONE = "America/New_York"  # not UTC, so a page that ignored the viewer's zone would show
@@ -50,14 +50,8 @@ def foreign_site(html: str) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=site.serve_forever, name="foreign-site", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{site.server_address[1]}/"
-    finally:
-        site.shutdown()
-        site.server_close()
+    with LoopbackServer(Page) as site:
+        yield f"{site.url}/"
 
 
 def screenshot_path(name: str) -> str:
