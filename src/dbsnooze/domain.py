@@ -125,12 +125,41 @@ class RegionResult:
 
 
 class ProviderError(Exception):
-    """A cloud call failed in a way worth telling the user; the message holds no secret."""
+    """A cloud call failed in a way worth telling the user; the message holds no secret.
+    `retryable`: trying the same call again later may succeed (throttled, 5xx, a conflicting
+    state that will pass)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retryable = retryable
+
+
+class Power(enum.StrEnum):
+    """An instance's (or an Aurora cluster's) power state, in the cloud's many words."""
+
+    AWAKE = "awake"
+    ASLEEP = "asleep"
+    STOPPING = "stopping"
+    STARTING = "starting"
+    BUSY = "busy"  # another change is in progress (modifying, backing-up, upgrading...)
+    GONE = "gone"  # the cloud no longer lists it
+
+
+@dataclass(frozen=True, slots=True)
+class PowerUnit:
+    """What one stop or start acts on: an instance, or an Aurora cluster (the scheduled unit)."""
+
+    scope: str  # an AWS region or a GCP project
+    provider_id: str  # instance or cluster identifier
+    cluster: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PowerReading:
+    state: Power
+    status: str  # the cloud's own word for it ("stopped", "available", "RUNNABLE/NEVER"...)
 
 
 HOUR = timedelta(hours=1)

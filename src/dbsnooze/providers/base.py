@@ -19,6 +19,8 @@ from dbsnooze.domain import (
     DiscoveredInstance,
     HourlyStat,
     HourRange,
+    PowerReading,
+    PowerUnit,
     Provider,
     RegionResult,
 )
@@ -61,7 +63,7 @@ class HourlySource(Protocol):
 
 class CloudProvider(Protocol):
     """One cloud behind the seam: inventory, an hourly metric source with its own batching
-    limits and plans, and the facts power actions need (stop / start come with schedules)."""
+    limits and plans, and power: reading and changing whether a database runs."""
 
     @property
     def kind(self) -> Provider: ...
@@ -104,4 +106,18 @@ class CloudProvider(Protocol):
 
     def stop_blocker(self, instance: DiscoveredInstance) -> str | None:
         """Why this instance can never be stopped on its own, or None if it can be."""
+        ...
+
+    def read_power(
+        self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]
+    ) -> dict[PowerUnit, PowerReading]:
+        """The power state of these units of one scope, in as few describe calls as the API
+        allows (the reconciler's refresh); a unit the cloud no longer lists reads GONE.
+        Raises ProviderError."""
+        ...
+
+    def set_power(self, account: CloudAccount, unit: PowerUnit, awake: bool) -> PowerReading:
+        """Ask the cloud to start (`awake`) or stop the unit, once; the state the cloud reports
+        right after. Eligibility is the caller's business (checked before). Raises
+        ProviderError, `retryable` when trying again later may help."""
         ...

@@ -17,7 +17,16 @@ from dbsnooze.collect.plan import (
 )
 from dbsnooze.collect.throttle import TokenBucket
 from dbsnooze.config import Settings
-from dbsnooze.domain import CloudAccount, DiscoveredInstance, HourlyStat, Provider, RegionResult
+from dbsnooze.domain import (
+    CloudAccount,
+    DiscoveredInstance,
+    HourlyStat,
+    PowerReading,
+    PowerUnit,
+    Provider,
+    ProviderError,
+    RegionResult,
+)
 from dbsnooze.providers.aws import inventory
 from dbsnooze.providers.aws.cloudwatch import CloudWatchSource
 from dbsnooze.providers.aws.session import ClientCache
@@ -88,3 +97,11 @@ class AwsProvider:
         if instance.engine.startswith(CLUSTER_ENGINES):
             return "an Aurora instance is stopped with its cluster, not on its own"
         return None
+
+    def read_power(
+        self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]
+    ) -> dict[PowerUnit, PowerReading]:
+        raise ProviderError("not_implemented", "reading power states is being built")
+
+    def set_power(self, account: CloudAccount, unit: PowerUnit, awake: bool) -> PowerReading:
+        raise ProviderError("not_implemented", "stop and start are being built")

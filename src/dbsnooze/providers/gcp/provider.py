@@ -14,6 +14,8 @@ from dbsnooze.domain import (
     CloudAccount,
     DiscoveredInstance,
     HourlyStat,
+    PowerReading,
+    PowerUnit,
     Provider,
     ProviderError,
     RegionResult,
@@ -89,3 +91,11 @@ class GcpProvider:
 
     def stop_blocker(self, instance: DiscoveredInstance) -> str | None:
         return "Cloud SQL cannot stop a read replica" if instance.replica else None
+
+    def read_power(
+        self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]
+    ) -> dict[PowerUnit, PowerReading]:
+        raise ProviderError("not_implemented", "reading power states is being built")
+
+    def set_power(self, account: CloudAccount, unit: PowerUnit, awake: bool) -> PowerReading:
+        raise ProviderError("not_implemented", "stop and start are being built")
