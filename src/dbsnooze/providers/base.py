@@ -121,3 +121,12 @@ class CloudProvider(Protocol):
         right after. Eligibility is the caller's business (checked before). Raises
         ProviderError, `retryable` when trying again later may help."""
         ...
+
+    def recent_activity(
+        self, account: CloudAccount, scope: str, units: Sequence[PowerUnit], minutes: int
+    ) -> dict[PowerUnit, dict[str, float]]:
+        """For the stop guard: each unit's activity over the last `minutes`, as the stored metric
+        keys ("cpu", "connections", "read_iops", "write_iops") mapped to the average over that
+        span (an Aurora cluster: its busiest member); a unit with no data is absent. Raises
+        ProviderError."""
+        ...

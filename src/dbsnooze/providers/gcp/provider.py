@@ -99,3 +99,8 @@ class GcpProvider:
 
     def set_power(self, account: CloudAccount, unit: PowerUnit, awake: bool) -> PowerReading:
         raise ProviderError("not_implemented", "stop and start are being built")
+
+    def recent_activity(
+        self, account: CloudAccount, scope: str, units: Sequence[PowerUnit], minutes: int
+    ) -> dict[PowerUnit, dict[str, float]]:
+        raise ProviderError("not_implemented", "the stop guard's activity read is being built")
