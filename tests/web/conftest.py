@@ -27,7 +27,6 @@ from dbsnooze.discovery import discover
 from dbsnooze.jobs import backfill
 from dbsnooze.store import prices as price_store
 from dbsnooze.store.db import transaction, upgrade
-from dbsnooze.store.instances import InstanceFilter
 from dbsnooze.store.tables import InstanceRow
 from dbsnooze.web.routes import vendor_ready
 from fleethelp import seed_store
@@ -169,8 +168,8 @@ def idle(
 @pytest.fixture(scope="module")
 def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A server with a token and no worker over 30 days of the demo fleet written into its store,
-    with prices, computed recommendations and one queued fleet backfill: every page has
-    something to show. No emulator: nothing here calls the cloud."""
+    with prices, computed recommendations and one queued backfill of the three production
+    instances: every page has something to show. No emulator: nothing here calls the cloud."""
     directory = tmp_path_factory.mktemp("site")
     settings = _settings(directory, api_token=TOKEN, run_worker=False)
     ctx = build_context(settings)
@@ -180,7 +179,8 @@ def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with transaction(ctx.sessions) as session:
         price_store.save(session, demo_prices(), now)
     runner.recompute(ctx)
-    backfill.submit_fleet(ctx, InstanceFilter(), 7, False, "browser-tests")
+    production = [ids[name] for name in ("orders-prod", "payments-prod", "catalog-prod")]
+    backfill.submit_instances(ctx, production, 7, False, "browser-tests")
     try:
         with serve(settings, ctx) as served:
             served.ids = ids
