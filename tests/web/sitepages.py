@@ -34,7 +34,11 @@ class SitePage:
 
 PAGES = [
     SitePage("instances", "/", ready=("#instances-table",)),
-    SitePage("instance", "/instances/{dev}", ready=('#heatmap[data-state="ready"]', '#charts[data-state="ready"]')),
+    SitePage(
+        "instance",
+        "/instances/{dev}",
+        ready=('#heatmap[data-state="ready"]', '#charts[data-state="ready"]'),
+    ),
     SitePage("jobs", "/jobs", ready=(".jobs-inner",)),
     SitePage("accounts", "/accounts", ready=("#accounts-table",)),
     SitePage("recommendations", "/recommendations", ready=("#recommendations-table",)),
@@ -98,7 +102,8 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
           const result = await window.axe.run(document, { resultTypes: ["violations"] });
           return result.violations.map((v) => ({
             id: v.id, impact: v.impact, help: v.help,
-            nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })),
+            nodes: v.nodes.slice(0, 5).map((n) => ({
+              target: n.target.join(" "), summary: n.failureSummary })),
           }));
         }"""
     )

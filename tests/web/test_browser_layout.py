@@ -66,8 +66,12 @@ def test_wide_tables_scroll_inside_their_own_box_on_a_phone(
 
 def _heatmap_cells(page: Page) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = page.evaluate(
-        """() => Array.from(document.querySelectorAll("#heatmap-table tbody tr:first-child td.hm"),
-             (td) => { const r = td.getBoundingClientRect(); return { left: r.left, right: r.right, width: r.width }; })"""
+        """() => Array.from(
+             document.querySelectorAll("#heatmap-table tbody tr:first-child td.hm"),
+             (td) => {
+               const r = td.getBoundingClientRect();
+               return { left: r.left, right: r.right, width: r.width };
+             })"""
     )
     return found
 
@@ -99,7 +103,8 @@ def test_heatmap_cells_are_reachable_and_described_by_keyboard(
         first = page.evaluate("document.activeElement.dataset.hour")
         page.keyboard.press("ArrowRight")
         focused = page.evaluate(
-            "({ hour: document.activeElement.dataset.hour, label: document.activeElement.getAttribute('aria-label') })"
+            """() => ({ hour: document.activeElement.dataset.hour,
+                        label: document.activeElement.getAttribute('aria-label') })"""
         )
         assert int(focused["hour"]) == int(first) + 1
         readout = page.locator("#heatmap-readout")
@@ -118,7 +123,9 @@ def test_tapping_a_heatmap_cell_on_a_phone_describes_it(
     with opened(browser, site, INSTANCE, PHONE, state=signed_in, has_touch=True) as page:
         cell = page.locator('#heatmap-table tbody tr:nth-child(3) td[data-hour="14"]')
         cell.tap()
-        expect(page.locator("#heatmap-readout")).to_have_text(cell.get_attribute("aria-label") or "")
+        expect(page.locator("#heatmap-readout")).to_have_text(
+            cell.get_attribute("aria-label") or ""
+        )
         expect(page.locator("#heatmap-readout")).to_contain_text("14:00")
         readout = page.locator("#heatmap-readout").bounding_box()
         assert readout is not None and readout["height"] < 844 / 4
@@ -132,11 +139,11 @@ def _contrast(page: Page, selector: str) -> float:
           probe.className = selector;
           document.querySelector("#heatmap-table tbody tr").appendChild(probe);
           const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
-          const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-            .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+          const linear = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+          const lum = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
           const cell = lum(rgb(getComputedStyle(probe).backgroundColor));
-          const ground = lum(rgb(getComputedStyle(document.documentElement).getPropertyValue("--card").trim()
-            .replace(/^#(..)(..)(..)$/, (_, r, g, b) => `rgb(${parseInt(r, 16)},${parseInt(g, 16)},${parseInt(b, 16)})`)));
+          const card = getComputedStyle(document.documentElement).getPropertyValue("--card").trim();
+          const ground = lum([1, 3, 5].map((i) => parseInt(card.slice(i, i + 2), 16)));
           probe.remove();
           return (Math.max(cell, ground) + 0.05) / (Math.min(cell, ground) + 0.05);
         }""",
@@ -164,10 +171,12 @@ DST_HISTORY = """([startIso, count, idleFrom]) => {
     classes.push(idle ? "idle" : "active"); reasons.push(idle ? "all_below" : "cpu");
     sleep.push(0); cpu.push(idle ? 1 : 40);
   }
-  const history = { hours, series: { cpu, connections: cpu.map(() => 2) }, maximum: {}, coverage: hours.map(() => "complete") };
+  const history = { hours, series: { cpu, connections: cpu.map(() => 2) }, maximum: {},
+    coverage: hours.map(() => "complete") };
   const activity = { hours, classes, reasons, sleep, windows: [], timezone: { name: "UTC" },
     reason_words: { all_below: "all below", cpu: "CPU" },
-    thresholds: { cpu_percent: 5, iops: 20, connection_floor: 1, connections_margin: 0, sources: { connection_floor: "learned" } } };
+    thresholds: { cpu_percent: 5, iops: 20, connection_floor: 1, connections_margin: 0,
+      sources: { connection_floor: "learned" } } };
   const holder = document.createElement("div");
   const summary = document.createElement("p");
   document.body.append(holder, summary);
@@ -225,7 +234,9 @@ def test_a_page_past_the_end_says_so_and_leads_back(
         expect(page.locator("tr[data-job-id]").first).to_be_visible()
 
 
-@pytest.mark.parametrize(("width", "name"), [(PHONE, "dev-bob-mysql"), (DESKTOP, "dev-chloe-maria")])
+@pytest.mark.parametrize(
+    ("width", "name"), [(PHONE, "dev-bob-mysql"), (DESKTOP, "dev-chloe-maria")]
+)
 def test_the_jobs_refresh_keeps_open_details_and_reports_a_finished_cancel(
     browser: Browser, site: Served, signed_in: StorageState, width: int, name: str
 ) -> None:
@@ -237,7 +248,9 @@ def test_the_jobs_refresh_keeps_open_details_and_reports_a_finished_cancel(
         details = fleet_row.first.locator("details").first
         expect(details).to_have_attribute("open", "")
         page.evaluate("document.querySelector('.jobs-inner').dataset.old = 'yes'")
-        page.wait_for_function("() => !document.querySelector('.jobs-inner').dataset.old")  # refreshed
+        page.wait_for_function(
+            "() => !document.querySelector('.jobs-inner').dataset.old"
+        )  # refreshed
         expect(details).to_have_attribute("open", "")
 
         row = page.locator(f'tr[data-job-id="{job.id}"]')
@@ -251,7 +264,9 @@ def test_the_theme_follows_the_system_then_the_switch_with_no_flash(
 ) -> None:
     record_first_paint_theme = """
       new MutationObserver((changes, observer) => {
-        if (document.body) { window.themeAtBody = document.documentElement.dataset.theme; observer.disconnect(); }
+        if (!document.body) return;
+        window.themeAtBody = document.documentElement.dataset.theme;
+        observer.disconnect();
       }).observe(document, { childList: true, subtree: true });
     """
     with opened(browser, site, BY_NAME["instances"], DESKTOP, "dark", signed_in) as page:
@@ -263,7 +278,7 @@ def test_the_theme_follows_the_system_then_the_switch_with_no_flash(
         switch = page.get_by_role("button", name="Dark theme")
         expect(switch).to_have_attribute("aria-pressed", "true")
         page.evaluate(
-            "document.addEventListener('themechange', (e) => { window.changedTo = e.detail.theme; })"
+            "document.addEventListener('themechange', (e) => (window.changedTo = e.detail.theme))"
         )
         switch.click()
         expect(page.locator("html")).to_have_attribute("data-theme", "light")
@@ -301,7 +316,9 @@ def test_reduced_motion_turns_transitions_off(
 def test_hover_explanations_show_for_keyboard_and_touch(
     browser: Browser, site: Served, signed_in: StorageState, width: int
 ) -> None:
-    with opened(browser, site, BY_NAME["instances"], width, state=signed_in, has_touch=True) as page:
+    with opened(
+        browser, site, BY_NAME["instances"], width, state=signed_in, has_touch=True
+    ) as page:
         tip = page.get_by_role("tooltip")
         coverage = page.locator("#instances-table thead abbr")
         coverage.focus()
@@ -315,7 +332,9 @@ def test_hover_explanations_show_for_keyboard_and_touch(
         spark.scroll_into_view_if_needed()
         spark.tap()
         expect(tip).to_be_visible()
-        expect(tip).to_contain_text(re.compile(r"CPU of dev-alice-pg, last 7 days: average [\d.]+ %"))
+        expect(tip).to_contain_text(
+            re.compile(r"CPU of dev-alice-pg, last 7 days: average [\d.]+ %")
+        )
         box = tip.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
 
