@@ -483,12 +483,25 @@
     let states = [];
     let words = viewer;
     let announce = false;
+    const rowName = (spec) => spec.title + (spec.unit === "%" ? " %" : "");
+    function fill(rows) {
+      valuesEl.replaceChildren(...rows.map(([name, text]) => {
+        const wrap = document.createElement("div");
+        const dt = document.createElement("dt");
+        const dd = document.createElement("dd");
+        dt.textContent = name;
+        dd.textContent = text;
+        wrap.append(dt, dd);
+        return wrap;
+      }));
+    }
     return {
       bind(h, x, s, st, w) {
         history = h; xs = x; shown = s; states = st || h.coverage; words = w || viewer;
         if (zoneEl) zoneEl.textContent = words.name;
         timeEl.textContent = "point at a chart, or focus one and use the arrow keys";
-        valuesEl.replaceChildren();
+        // Every row from the start, so the read-out keeps its height (the charts do not jump).
+        fill([["Coverage", "–"], ...shown.map((spec) => [rowName(spec), "–"])]);
       },
       announceNext() {
         announce = true;
@@ -503,17 +516,9 @@
           const max = ((history.maximum || {})[spec.key] || [])[idx];
           const text = state === "asleep" ? "asleep" : avg === null ? "no data"
             : number(avg, spec.unit) + " avg" + (max !== null && max !== undefined ? ", " + number(max, spec.unit) + " max" : "");
-          rows.push([spec.title + (spec.unit === "%" ? " %" : ""), text]);
+          rows.push([rowName(spec), text]);
         }
-        valuesEl.replaceChildren(...rows.map(([name, text]) => {
-          const wrap = document.createElement("div");
-          const dt = document.createElement("dt");
-          const dd = document.createElement("dd");
-          dt.textContent = name;
-          dd.textContent = text;
-          wrap.append(dt, dd);
-          return wrap;
-        }));
+        fill(rows);
         if (announce && announceEl) {
           announce = false;
           announceEl.textContent = words.hour(xs[idx]) + ": " + rows.map(([name, text]) => name + " " + text).join("; ");

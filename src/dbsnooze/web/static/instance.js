@@ -62,6 +62,8 @@
 
   // A new range: a new history entry (the previous range is one Back away).
   function goTo(range, reason, from) {
+    const same = range.range ? range.range === view.range : range.start === view.start && range.end === view.end;
+    if (same) return; // e.g. the synced charts all report one drag
     view = { ...view, range: undefined, start: undefined, end: undefined, ...range };
     if (!view.range) delete view.range;
     if (!view.start) { delete view.start; delete view.end; }
@@ -169,11 +171,13 @@
     let message;
     if (future === states.length) {
       message = "The range " + first + " to " + last + " is in the future: there is no history for it yet.";
+    } else if (!stored && states.every((s) => s === "open" || s === "unsettled" || s === "future")) {
+      message = "Nothing stored yet for " + first + " to " + last + ": these hours are not final, and live collection fills them as they go.";
     } else if (!stored) {
       message = "No history stored for " + first + " to " + last + " yet. Backfill fetches it from the cloud.";
     } else {
-      message = "Showing " + history.hours.length + " hours, " + first + " to " + last + "." +
-        (future ? " The last " + future + " of them are still to come." : "");
+      message = "Showing " + plural(history.hours.length, "hour") + ", " + first + " to " + last + "." +
+        (future ? " The last " + plural(future, "hour") + " of it are still to come." : "");
     }
     say(status, message, "info");
     status.dataset.future = String(future);
