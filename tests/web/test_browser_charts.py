@@ -87,7 +87,7 @@ def _ready(page: Page) -> None:
 def _drag(page: Page, metric: str, start: float, end: float) -> None:
     """A mouse drag across a chart's plot area, from and to these fractions of its width."""
     plot = page.locator(f'figure.chart[data-metric="{metric}"] .u-over')
-    plot.evaluate("e => e.scrollIntoView({ block: \"center\" })")  # clear of the sticky read-out
+    plot.evaluate('e => e.scrollIntoView({ block: "center" })')  # clear of the sticky read-out
     box = plot.bounding_box()
     assert box is not None
     y = box["y"] + box["height"] / 2
@@ -205,7 +205,9 @@ def test_utc_switch_changes_the_axes_and_read_out_and_stays_in_the_url(
     cpu.press("Home")
     first = datetime.fromisoformat(history["hours"][0]).astimezone(UTC)
     end = first + timedelta(hours=1)
-    label = f"{first:%a}, {first:%b} {first.day}, {first.year}, {first:%I:%M %p} \u2013 {end:%I:%M %p}"
+    label = (
+        f"{first:%a}, {first:%b} {first.day}, {first.year}, {first:%I:%M %p} \u2013 {end:%I:%M %p}"
+    )
     expect(page.locator("#readout-time")).to_have_text(label)
     ticks = (cpu.get_attribute("data-x-ticks") or "").split("|")
     hours = {int(t[:2]) for t in ticks if re.match(r"^\d\d:\d\d [AP]M$", t)}
@@ -371,7 +373,9 @@ def test_keyboard_steps_are_announced_and_pointer_moves_are_not(page: Page, flee
     expect(announcer).to_contain_text(time_text)
     expect(announcer).to_contain_text(re.compile(r"CPU % [\d.]+ % avg"))
     said = announcer.inner_text()
-    page.locator('figure.chart[data-metric="connections"] .u-over').hover(position={"x": 30, "y": 30})
+    page.locator('figure.chart[data-metric="connections"] .u-over').hover(
+        position={"x": 30, "y": 30}
+    )
     expect(page.locator("#readout-time")).not_to_have_text(time_text)
     expect(announcer).to_have_text(said)
 
@@ -400,9 +404,7 @@ def test_event_markers_can_be_fed_to_the_charts(page: Page, fleet: Served) -> No
     _ready(page)
     before = _colour_pixels(page, "read_iops", MARKER)
     at = history["hours"][80]
-    page.evaluate(
-        "at => window.dbsnooze.instancePage.setEvents([{ at, label: 'stopped' }])", at
-    )
+    page.evaluate("at => window.dbsnooze.instancePage.setEvents([{ at, label: 'stopped' }])", at)
     assert _colour_pixels(page, "read_iops", MARKER) > before + 100
     page.locator('label[for="stat-maximum"]').click()  # markers stay through redraws
     expect(page.locator("#charts")).to_have_attribute("data-stat", "maximum")

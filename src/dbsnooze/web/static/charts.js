@@ -425,7 +425,7 @@
         },
       }, [xs, values], plotBox);
       plots.push({ plot, plotBox });
-      figure.addEventListener("keydown", (event) => step(plot, xs, event, readout));
+      figure.addEventListener("keydown", (event) => step(plot, xs, values, spec.key, event, readout));
       plotBox.addEventListener("dblclick", () => { if (opts.onReset) opts.onReset(); });
     }
 
@@ -457,7 +457,7 @@
 
   const KEY_STEPS = { ArrowLeft: -1, ArrowRight: 1, PageUp: -24, PageDown: 24 };
 
-  function step(plot, xs, event, readout) {
+  function step(plot, xs, values, scaleKey, event, readout) {
     let idx = plot.cursor.idx;
     if (event.key in KEY_STEPS) {
       idx = idx === null || idx === undefined ? (KEY_STEPS[event.key] > 0 ? 0 : xs.length - 1)
@@ -471,7 +471,10 @@
     }
     event.preventDefault();
     readout.announceNext();
-    plot.setCursor({ left: plot.valToPos(xs[idx], "x"), top: plot.bbox.height / devicePixelRatio / 2 });
+    // The horizontal line marks the hour's value (none where there is no value).
+    const value = values[idx];
+    const top = value === null || value === undefined ? -10 : plot.valToPos(value, scaleKey);
+    plot.setCursor({ left: plot.valToPos(xs[idx], "x"), top });
   }
 
   // The read-out shows the hovered hour; the announcer tells it to screen readers, but only when
