@@ -328,8 +328,9 @@
       return [thresholds.cpu, "idle threshold, average CPU below " + number(thresholds.cpu, "%")];
     }
     if (spec.key === "connections" && typeof thresholds.connections === "number") {
+      const word = thresholds.connections === 1 ? " connection" : " connections";
       return [thresholds.connections, "idle threshold, at most " + number(thresholds.connections, "") +
-        " connections (hourly maximum)"];
+        word + " (hourly maximum)"];
     }
     return [null, ""];
   }
