@@ -1,11 +1,10 @@
-// The instance page's day × hour-of-day activity heatmap and its coverage strip, both in the
-// viewer's time zone. Idle, asleep and no-data cells differ by pattern as well as colour.
+// The instance page's day × hour-of-day activity heatmap, in the viewer's time zone (the coverage
+// strip is charts.js's). Idle, asleep and no-data cells differ by pattern as well as colour.
 // Each hour's class comes from the server's one idle rule (/activity), with the part of the
 // rule that decided it; hours the proposed sleep windows cover are outlined.
 "use strict";
 
 (function () {
-  const SVG = "http://www.w3.org/2000/svg";
   const dayKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" });
   const dayLabel = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
   const dayShort = new Intl.DateTimeFormat(undefined, { weekday: "narrow", day: "numeric" });
@@ -226,41 +225,5 @@
     return th;
   }
 
-  function drawCoverage(holder, summaryEl, history) {
-    const { hourLabel, COVERAGE_WORDS } = window.dbsnooze.charts;
-    const states = history.coverage;
-    const svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("viewBox", "0 0 " + states.length + " 10");
-    svg.setAttribute("preserveAspectRatio", "none");
-    svg.setAttribute("class", "cov-strip");
-    svg.setAttribute("role", "img");
-    const counts = {};
-    let start = 0;
-    for (let i = 1; i <= states.length; i++) {
-      if (i < states.length && states[i] === states[start]) continue;
-      const state = states[start];
-      counts[state] = (counts[state] || 0) + (i - start);
-      const rect = document.createElementNS(SVG, "rect");
-      rect.setAttribute("x", String(start));
-      rect.setAttribute("width", String(i - start));
-      rect.setAttribute("y", "0");
-      rect.setAttribute("height", "10");
-      rect.setAttribute("class", "cov-" + state);
-      rect.dataset.state = state;
-      const title = document.createElementNS(SVG, "title");
-      const first = Date.parse(history.hours[start]) / 1000;
-      const last = Date.parse(history.hours[i - 1]) / 1000;
-      title.textContent = (i - start) + " h " + state + " (" + COVERAGE_WORDS[state] + "): " +
-        hourLabel(first).split(" – ")[0] + " to " + hourLabel(last).split(" – ")[1];
-      rect.appendChild(title);
-      svg.appendChild(rect);
-      start = i;
-    }
-    const words = Object.entries(counts).map(([state, n]) => n + " h " + state + " (" + COVERAGE_WORDS[state] + ")");
-    svg.setAttribute("aria-label", "Coverage of " + states.length + " hours: " + words.join(", "));
-    holder.replaceChildren(svg);
-    summaryEl.textContent = "Coverage of the " + states.length + " hours shown: " + words.join(", ") + ".";
-  }
-
-  window.dbsnooze.heatmap = { drawHeatmap, drawCoverage };
+  window.dbsnooze.heatmap = { drawHeatmap };
 })();
