@@ -370,6 +370,38 @@ def assignments(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An instance a schedule claims, and whether it follows it."""
+
+    instance: InstanceRow
+    status: str  # assigned | opted_out | conflict
+    reason: str
+
+
+def members(session: Session, schedule_id: int) -> list[Member]:
+    """The instances the schedule claims (explicitly or by selector), by name; opted-out and
+    conflicted ones included with the reason they do not follow it."""
+    row = require(session, schedule_id)
+    selector = Selector.from_json(row.selector)
+    explicit = set(explicit_instances(session, schedule_id))
+    query = select(InstanceRow).where(InstanceRow.deleted_at.is_(None))
+    if selector.empty:
+        query = query.where(InstanceRow.id.in_(explicit))
+    claimed = [i for i in session.scalars(query) if i.id in explicit or selector.matches(i)]
+    claims = _claims(session, [i.id for i in claimed])
+    found = []
+    for instance in sorted(claimed, key=lambda i: (i.provider_id, i.id)):
+        how = "assigned explicitly" if instance.id in explicit else "matched by the selector"
+        if opted_out(instance):
+            found.append(Member(instance, "opted_out", "tag dbsnooze:schedule=off"))
+        elif len(claims[instance.id].schedules) > 1:
+            found.append(Member(instance, "conflict", _as_conflict(claims[instance.id]).message))
+        else:
+            found.append(Member(instance, "assigned", how))
+    return found
+
+
 def conflicts(session: Session) -> list[InstanceConflict]:
     """Instances more than one schedule claims, by instance id."""
     return [
