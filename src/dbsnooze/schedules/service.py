@@ -10,12 +10,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dbsnooze.errors import Conflict
+from dbsnooze.schedules import weekly
 from dbsnooze.schedules.rules import transitions
-from dbsnooze.schedules.spec import Transition
+from dbsnooze.schedules.spec import ScheduleSpec, Transition, Window
 from dbsnooze.store import events
 from dbsnooze.store import schedules as store
+from dbsnooze.store.instances import require as require_instance
 from dbsnooze.store.schedules import Member, Settings
-from dbsnooze.store.tables import ScheduleRow
+from dbsnooze.store.tables import RecommendationRow, ScheduleRow
 
 MAX_PREVIEW_DAYS = 14
 
@@ -96,6 +99,39 @@ def delete(session: Session, schedule_id: int, actor: str, now: datetime) -> Non
     row = store.require(session, schedule_id)
     _record(session, now, actor, "schedule.deleted", row, {"name": row.name})
     store.remove(session, schedule_id)
+
+
+def from_recommendation(
+    session: Session, recommendation: RecommendationRow, actor: str, now: datetime
+) -> ScheduleRow:
+    """The schedule an applied recommendation asks for: "sleep: <instance>", in the
+    recommendation's zone with its windows, assigned to the instance, in dry run. Applying
+    again updates the schedule made before; an instance with another schedule is a 409."""
+    instance = require_instance(session, recommendation.instance_id)
+    name = f"sleep: {instance.provider_id}"[:128]
+    spec = ScheduleSpec(recommendation.timezone, _windows_of(recommendation))
+    held = store.schedules_of(session, instance.id)
+    others = [row for row in held if row.name != name]
+    if others:
+        raise Conflict(
+            "schedule_conflict",
+            f"instance {instance.provider_id!r} already follows schedule {others[0].name!r}",
+            instance_id=instance.id,
+            schedule_ids=[row.id for row in others],
+            schedule_names=[row.name for row in others],
+        )
+    mine = store.by_name(session, name)
+    if mine is None:
+        return create(session, name, Settings(spec), actor, now, [instance.id])
+    update(session, mine.id, actor, now, spec=spec)
+    assign(session, mine.id, [instance.id], actor, now)
+    return mine
+
+
+def _windows_of(recommendation: RecommendationRow) -> tuple[Window, ...]:
+    return weekly.from_minutes(
+        (int(w["sleep_minute"]), int(w["wake_minute"])) for w in recommendation.windows
+    )
 
 
 def preview(session: Session, schedule_id: int, now: datetime, days: int = 7) -> Preview:

@@ -402,6 +402,13 @@ def members(session: Session, schedule_id: int) -> list[Member]:
     return found
 
 
+def schedules_of(session: Session, instance_id: int) -> list[ScheduleRow]:
+    """Every schedule that claims the instance (one, or several in conflict; none when it is
+    opted out or unclaimed)."""
+    claim = _claims(session, [instance_id]).get(instance_id)
+    return list(claim.schedules) if claim else []
+
+
 def conflicts(session: Session) -> list[InstanceConflict]:
     """Instances more than one schedule claims, by instance id."""
     return [
