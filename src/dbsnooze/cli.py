@@ -637,4 +637,5 @@ def _cell(value: float | None) -> str:
 
 
 # `recommend` and `prices` live in their own module; importing it registers them on `app`.
-from dbsnooze import cli_sleep  # noqa: E402, F401
+# `schedules` likewise.
+from dbsnooze import cli_schedules, cli_sleep  # noqa: E402, F401

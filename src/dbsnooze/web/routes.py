@@ -63,8 +63,11 @@ pages = APIRouter(include_in_schema=False, dependencies=[Depends(auth.require_lo
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(auth.LoginRequired, auth.to_login)
+    from dbsnooze.web import schedule_pages  # it renders with this module's `_render`
+
     app.include_router(public)
     app.include_router(pages)
+    app.include_router(schedule_pages.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
