@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from webhelp import TIMEZONE, TOKEN, Console, Served, serve
 
-from dbsnooze.analysis import runner
+from dbsnooze.analysis import decisions, runner
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
@@ -26,6 +26,8 @@ from dbsnooze.demo.runner import register_demo_account
 from dbsnooze.discovery import discover
 from dbsnooze.jobs import backfill
 from dbsnooze.store import prices as price_store
+from dbsnooze.store import recommendations
+from dbsnooze.store import schedules as schedule_store
 from dbsnooze.store.db import transaction, upgrade
 from dbsnooze.store.tables import InstanceRow
 from dbsnooze.web.routes import vendor_ready
@@ -179,6 +181,12 @@ def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with transaction(ctx.sessions) as session:
         price_store.save(session, demo_prices(), now)
     runner.recompute(ctx)
+    with transaction(ctx.sessions) as session:  # the development instance sleeps, in dry run
+        recommendation = recommendations.of_instance(session, ids["dev-alice-pg"])
+        assert recommendation is not None
+        decisions.apply(session, recommendation.id, "browser-tests", now)
+        followed = schedule_store.assignments(session, [ids["dev-alice-pg"]])
+    ids["schedule:dev-alice-pg"] = followed[ids["dev-alice-pg"]].schedule_id
     production = [ids[name] for name in ("orders-prod", "payments-prod", "catalog-prod")]
     backfill.submit_instances(ctx, production, 7, False, "browser-tests")
     try:

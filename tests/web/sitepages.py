@@ -24,12 +24,15 @@ HEIGHT = {PHONE: 844, TABLET: 1024, LAPTOP: 768, DESKTOP: 900}
 @dataclass(frozen=True)
 class SitePage:
     name: str
-    path: str  # {dev}: the id of a development instance with history
+    path: str  # {dev}: a development instance with history; {schedule}: its schedule
     server: str = "site"
     ready: tuple[str, ...] = ("main h1",)  # there once the page has drawn what it draws
 
     def url(self, served: Served) -> str:
-        return served.url + self.path.format(dev=served.ids.get("dev-alice-pg", 0))
+        ids = served.ids
+        return served.url + self.path.format(
+            dev=ids.get("dev-alice-pg", 0), schedule=ids.get("schedule:dev-alice-pg", 0)
+        )
 
 
 PAGES = [
@@ -42,6 +45,8 @@ PAGES = [
     SitePage("jobs", "/jobs", ready=(".jobs-inner",)),
     SitePage("accounts", "/accounts", ready=("#accounts-table",)),
     SitePage("recommendations", "/recommendations", ready=("#recommendations-table",)),
+    SitePage("schedules", "/schedules", ready=("#schedules-table",)),
+    SitePage("schedule", "/schedules/{schedule}", ready=('#preview-table[data-state="ready"]',)),
     SitePage("not-found", "/instances/999999"),
     SitePage("login", "/login", server="login", ready=("#token",)),
     SitePage("error", "/", server="broken"),

@@ -209,6 +209,7 @@
         return tr;
       }));
       document.getElementById("members-empty").hidden = result.data.data.length > 0;
+      document.getElementById("preview-table").dataset.state = "ready";
     }
 
     preview();
