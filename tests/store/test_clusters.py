@@ -155,3 +155,17 @@ def test_the_api_shows_a_cluster_with_its_members_and_why_it_cannot_stop(
     assert next(i for i in listed if i["unit"] == "cluster")["members"] == one["members"]
     assert "Aurora Serverless v1" in legacy["cannot_stop"]
     assert member["cluster_id"] == "orders" and "stop its cluster orders" in member["cannot_stop"]
+
+
+def test_the_instance_page_of_a_cluster_lists_its_members(
+    ctx: Context, fleet: dict[tuple[str, str], InstanceRow]
+) -> None:
+    orders, member = fleet[("cluster", "orders")], fleet[("instance", "orders-1")]
+    with app(ctx, run_worker=False) as api:
+        page = api.get(f"/instances/{orders.id}").text
+        member_page = api.get(f"/instances/{member.id}").text
+
+    assert f'<a href="/instances/{member.id}">orders-1</a>' in page
+    assert "keeps no history of its own" in page
+    assert '<dd id="cluster">orders</dd>' in member_page
+    assert "stop its cluster orders instead" in member_page
