@@ -270,3 +270,18 @@ def test_the_service_runs_a_notifier_while_it_serves(ctx: Context, receiver: Rec
     assert [b["instance"] for b in receiver.bodies] == ["orders-db"]
     notify.action(ctx, EVENT)  # stopped: nothing posted, nothing raised
     assert len(receiver.bodies) == 1
+
+
+def test_a_command_that_acts_runs_a_notifier_and_waits_for_its_retries(
+    ctx: Context,
+) -> None:
+    with Receiver(statuses=[503]) as receiver:
+        ctx.settings = ctx.settings.model_copy(
+            update={"webhook_urls": (SecretStr(receiver.url),), "webhook_timeout_seconds": 1.0}
+        )
+        with notify.running(ctx) as notifier:
+            notify.action(ctx, EVENT)
+            assert notifier.hooks == (fingerprint(receiver.url),)
+        delivered = len(receiver.bodies)  # by the end of the block, the retry included
+
+    assert delivered == 2

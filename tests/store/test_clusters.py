@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dbsnooze.context import Context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.discovery import discover
-from dbsnooze.domain import Unit
+from dbsnooze.domain import PowerUnit, Unit
 from dbsnooze.errors import Unprocessable
 from dbsnooze.jobs import backfill
 from dbsnooze.jobs.targets import live_targets, targets_for
@@ -77,6 +77,8 @@ def test_a_cluster_is_stored_as_its_own_unit_beside_its_members(
     assert fleet[("cluster", "legacy")].engine_mode == "serverless"
     assert fleet[("cluster", "twin")].id != fleet[("instance", "twin")].id
     assert len(fleet) == 6
+    assert instance_store.power_unit(orders) == PowerUnit("us-east-1", "orders", cluster=True)
+    assert not instance_store.power_unit(fleet[("instance", "twin")]).cluster
 
     again = discover(ctx, "test")  # nothing changed: nothing updated, nothing new
 

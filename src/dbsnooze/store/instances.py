@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from dbsnooze.domain import DiscoveredInstance, Unit
+from dbsnooze.domain import DiscoveredInstance, PowerUnit, Unit
 from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.store.tables import InstanceRow, SummaryRow
 
@@ -190,6 +190,12 @@ def require(session: Session, instance_id: int) -> InstanceRow:
     if row is None:
         raise NotFound("instance_not_found", f"no instance with id {instance_id}")
     return row
+
+
+def power_unit(row: InstanceRow) -> PowerUnit:
+    """What a stop or start of this row acts on: its scan unit (AWS region, GCP project) is the
+    scope the provider's power calls take; a cluster row is a cluster unit."""
+    return PowerUnit(row.scan_unit, row.provider_id, cluster=row.unit == Unit.CLUSTER)
 
 
 def require_history(session: Session, instance_id: int) -> InstanceRow:
