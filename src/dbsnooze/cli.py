@@ -452,6 +452,7 @@ def worker(config: ConfigOpt = None) -> None:
     import signal
     import threading
 
+    from dbsnooze import notify
     from dbsnooze.analysis.runner import recommender
     from dbsnooze.jobs.worker import background
 
@@ -459,6 +460,9 @@ def worker(config: ConfigOpt = None) -> None:
     logs.configure(ctx.settings.log_level, ctx.settings.log_format)
     runner, collector = background(ctx, ctx.buckets)
     analysis = recommender(ctx, runner.name)
+    notifier = notify.from_settings(ctx)  # posts nothing unless webhooks are configured
+    ctx.notify = notifier.submit
+    notifier.start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -471,6 +475,7 @@ def worker(config: ConfigOpt = None) -> None:
     collector.stop()
     analysis.stop()
     runner.stop()
+    notifier.stop()
     ctx.close()
 
 

@@ -86,7 +86,12 @@ class Settings(BaseSettings):
     recommend_interval_hours: float = Field(default=24.0, gt=0)
     recommend_check_seconds: int = Field(default=300, ge=10)
 
-    @field_validator("metrics", "allowed_hosts", "allowed_endpoints", mode="before")
+    # webhooks told of every stop and start (notify.py); secrets: they may hold a token
+    webhook_urls: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("metrics", "allowed_hosts", "allowed_endpoints", "webhook_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -112,6 +117,17 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_endpoint_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         parse_patterns(value)  # a bad pattern stops the start with a clear message
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _valid_webhooks(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        from dbsnooze.notify import webhook_url_problem
+
+        for number, url in enumerate(value, start=1):
+            problem = webhook_url_problem(url.get_secret_value())
+            if problem:  # the URL itself is never repeated: it may hold a token
+                raise ValueError(f"DBSNOOZE_WEBHOOK_URLS: webhook {number} {problem}")
         return value
 
     @property

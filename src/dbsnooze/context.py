@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,9 @@ from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.providers.gcp.session import GcpSessions
 from dbsnooze.store.db import make_engine, session_factory
 from dbsnooze.store.outage import OutageLog, watch
+
+if TYPE_CHECKING:
+    from dbsnooze.notify import ActionEvent
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Context:
     # set when the recommender runs: a finished backfill makes its instances' analysis stale
     wake_analysis: Callable[[], None] = field(default=lambda: None)
     outage: OutageLog = field(default_factory=OutageLog)  # the store's reachability, logged
+    # set while a notifier runs: hands an action event to the webhooks (see notify.py)
+    notify: Callable[[ActionEvent], None] = field(default=lambda _: None)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -41,6 +41,16 @@ COLLECTOR_LAST_RUN = Gauge(
     "dbsnooze_collector_last_run_timestamp_seconds",
     "When this process last finished a live-collection pass",
 )
+ACTIONS = Counter(
+    "dbsnooze_actions_total",
+    "Stops and starts dbsnooze did, tried or would do (dry run), by outcome",
+    ["action", "outcome"],
+)
+WEBHOOK_DELIVERIES = Counter(
+    "dbsnooze_webhook_deliveries_total",
+    "Webhook notifications: delivered, retried (an attempt failed), failed, dropped (queue full)",
+    ["outcome"],
+)
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 

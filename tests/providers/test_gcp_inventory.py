@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
 from dbsnooze.domain import DiscoveredInstance
 from dbsnooze.providers.gcp.inventory import (
@@ -72,6 +73,8 @@ def test_instances_become_discovered_instances_with_every_field_mapped(
     )
     replica = found[f"{PROJECT}:orders-pg-replica"]
     assert (replica.replica, replica.status, replica.region) == (True, "available", "us-east1")
+    assert replica.replica_source == f"{PROJECT}:orders-pg"
+    assert "it replicates snooze-dev:orders-pg" in (why_not_stoppable(StopFacts.of(replica)) or "")
     stopped = found[f"{PROJECT}:legacy-mysql"]
     assert (stopped.status, stopped.engine, stopped.engine_version) == (
         "stopped",

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from dbsnooze import __version__
+from dbsnooze import __version__, notify
 from dbsnooze.analysis.runner import recommender
 from dbsnooze.api import errors, openapi
 from dbsnooze.api.deps import require_token
@@ -105,10 +105,14 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     return app
 
 
-def _background(ctx: Context) -> list[Periodic | Worker]:
-    """Discovery, the job worker, the collector and the recommender, unless settings say not
-    here."""
-    tasks: list[Periodic | Worker] = []
+def _background(ctx: Context) -> list[Periodic | Worker | notify.Notifier]:
+    """The webhook notifier (first up, last down), discovery, the job worker, the collector and
+    the recommender, unless settings say not here."""
+    tasks: list[Periodic | Worker | notify.Notifier] = []
+    if ctx.settings.webhook_urls:
+        notifier = notify.from_settings(ctx)
+        ctx.notify = notifier.submit
+        tasks.append(notifier)
     owner = worker_name()
     if ctx.settings.run_worker:
         worker, collector = background(ctx, ctx.buckets)

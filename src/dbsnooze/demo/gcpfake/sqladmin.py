@@ -77,6 +77,11 @@ class CloudSql:
             self._instances[(project, name)] = resource
             return copy.deepcopy(resource)
 
+    def set_state(self, project: str, name: str, state: str) -> None:
+        """Put an instance in a SqlInstanceState (MAINTENANCE, SUSPENDED...), as Google may."""
+        with self._lock:
+            self._instance(project, name)["state"] = state
+
     def remove_instance(self, project: str, name: str) -> None:
         with self._lock:
             del self._instances[(project, name)]

@@ -21,6 +21,8 @@ _STATUS_CODES: dict[int, str] = {
     404: "not_found",
     429: "throttled",
 }
+# Trying later may help: throttled, a conflicting operation in progress (409), a server error.
+_RETRYABLE_STATUS = frozenset({409, 429, 500, 502, 503, 504})
 _MESSAGES: dict[str, str] = {
     "credentials_invalid": "Google did not accept the credentials for {permission} on {where}: "
     "{detail}",
@@ -67,7 +69,8 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
 def from_response(response: requests.Response, where: Where) -> ProviderError:
     """A Google error answer (`{"error": {"code", "message", "status"}}`) as an outcome."""
     code = _STATUS_CODES.get(response.status_code, "cloud_error")
-    return _error(code, f"HTTP {response.status_code} {_answer_message(response)}", where)
+    detail = f"HTTP {response.status_code} {_answer_message(response)}"
+    return _error(code, detail, where, response.status_code in _RETRYABLE_STATUS)
 
 
 def from_exception(
@@ -75,9 +78,9 @@ def from_exception(
 ) -> ProviderError:
     """A failure before any answer: bad credentials, an unreachable endpoint, a timeout."""
     if isinstance(exc, ProviderError):
-        return ProviderError(exc.code, scrub(exc.message, secrets))
+        return ProviderError(exc.code, scrub(exc.message, secrets), exc.retryable)
     code, detail = _classify(exc)
-    return _error(code, scrub(detail, secrets), where)
+    return _error(code, scrub(detail, secrets), where, code == "endpoint_unreachable")
 
 
 def credentials_error(detail: str, secrets: Iterable[str | None] = ()) -> ProviderError:
@@ -86,12 +89,12 @@ def credentials_error(detail: str, secrets: Iterable[str | None] = ()) -> Provid
     )
 
 
-def _error(code: str, detail: str, where: Where) -> ProviderError:
+def _error(code: str, detail: str, where: Where, retryable: bool = False) -> ProviderError:
     detail = scrub(detail)[:_MAX_DETAIL_CHARS]
     message = _MESSAGES[code].format(
         permission=where.permission, where=where.describe(), detail=detail
     )
-    return ProviderError(code, message)
+    return ProviderError(code, message, retryable)
 
 
 def _classify(exc: BaseException) -> tuple[str, str]:

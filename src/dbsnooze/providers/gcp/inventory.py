@@ -65,6 +65,7 @@ def to_instance(item: Mapping[str, Any], project: str) -> DiscoveredInstance:
         tags={str(k): str(v) for k, v in (settings.get("userLabels") or {}).items()},
         created_at=parse_time(item["createTime"]) if item.get("createTime") else None,
         replica=item.get("instanceType") in REPLICA_TYPES,
+        replica_source=str(item["masterInstanceName"]) if item.get("masterInstanceName") else None,
     )
 
 

@@ -3,9 +3,11 @@ hourly statistics per project, stop facts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
 from dbsnooze.clock import Clock
 from dbsnooze.collect.plan import Estimate, SeriesRequest
 from dbsnooze.collect.throttle import TokenBucket
@@ -22,7 +24,7 @@ from dbsnooze.domain import (
 )
 from dbsnooze.metrics import stored_metrics
 from dbsnooze.providers.base import PlannedCall
-from dbsnooze.providers.gcp import inventory
+from dbsnooze.providers.gcp import inventory, power
 from dbsnooze.providers.gcp import plan as planner
 from dbsnooze.providers.gcp.metrics import GCP_METRICS
 from dbsnooze.providers.gcp.monitoring import MonitoringSource
@@ -50,6 +52,8 @@ class GcpProvider:
     sessions: GcpSessions
     settings: Settings
     clock: Clock
+    poll: power.PollPolicy = power.DEFAULT_POLL  # how long a stop or start is followed
+    sleep: Callable[[float], None] = time.sleep  # between polls of its operation
 
     @property
     def kind(self) -> Provider:
@@ -90,17 +94,19 @@ class GcpProvider:
         return GcpSource(MonitoringSource(self.sessions.client(account, bucket)))
 
     def stop_blocker(self, instance: DiscoveredInstance) -> str | None:
-        return "Cloud SQL cannot stop a read replica" if instance.replica else None
+        return why_not_stoppable(StopFacts.of(instance))
 
     def read_power(
         self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]
     ) -> dict[PowerUnit, PowerReading]:
-        raise ProviderError("not_implemented", "reading power states is being built")
+        return power.read_power(self.sessions.client(account), scope, units)
 
     def set_power(self, account: CloudAccount, unit: PowerUnit, awake: bool) -> PowerReading:
-        raise ProviderError("not_implemented", "stop and start are being built")
+        client = self.sessions.client(account)
+        return power.set_power(client, unit, awake, self.poll, self.sleep)
 
     def recent_activity(
         self, account: CloudAccount, scope: str, units: Sequence[PowerUnit], minutes: int
     ) -> dict[PowerUnit, dict[str, float]]:
-        raise ProviderError("not_implemented", "the stop guard's activity read is being built")
+        client = self.sessions.client(account)
+        return power.recent_activity(client, scope, units, minutes, self.clock())
