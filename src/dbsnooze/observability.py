@@ -41,6 +41,11 @@ COLLECTOR_LAST_RUN = Gauge(
     "dbsnooze_collector_last_run_timestamp_seconds",
     "When this process last finished a live-collection pass",
 )
+ACTIONS = Counter(
+    "dbsnooze_actions_total",
+    "Stops and starts the reconciler decided, by outcome (done, failed, retry, dry_run, skipped)",
+    ["kind", "outcome"],
+)
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
