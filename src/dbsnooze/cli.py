@@ -453,22 +453,25 @@ def worker(config: ConfigOpt = None) -> None:
     import threading
 
     from dbsnooze.analysis.runner import recommender
-    from dbsnooze.jobs.worker import background
+    from dbsnooze.jobs.worker import background, reconciler
 
     ctx = _context(config)
     logs.configure(ctx.settings.log_level, ctx.settings.log_format)
     runner, collector = background(ctx, ctx.buckets)
     analysis = recommender(ctx, runner.name)
+    schedules = reconciler(ctx, runner.name)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner.start()
     analysis.start()
+    schedules.start()
     if ctx.settings.run_collector:
         collector.start()
     console.print(f"worker {runner.name} running; Ctrl-C stops it")
     stop.wait()
     collector.stop()
+    schedules.stop()
     analysis.stop()
     runner.stop()
     ctx.close()

@@ -29,7 +29,7 @@ from dbsnooze.clock import utc_now
 from dbsnooze.config import Settings, token_problem
 from dbsnooze.context import Context, build_context
 from dbsnooze.discovery import discover
-from dbsnooze.jobs.worker import Worker, background, worker_name
+from dbsnooze.jobs.worker import Worker, background, reconciler, worker_name
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store.db import upgrade
 from dbsnooze.web import routes as web
@@ -114,6 +114,7 @@ def _background(ctx: Context) -> list[Periodic | Worker]:
         ctx.wake_worker = worker.wake
         owner = worker.name
         tasks += [worker, collector] if ctx.settings.run_collector else [worker]
+        tasks.append(reconciler(ctx, worker.name))
     if ctx.settings.run_scheduler:
         interval = ctx.settings.discovery_interval_seconds
         tasks.append(Periodic("discovery", interval, lambda: discover(ctx, "scheduler")))
