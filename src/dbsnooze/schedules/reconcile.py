@@ -41,6 +41,7 @@ from dbsnooze.schedules.decide import (
     Want,
     decide,
 )
+from dbsnooze.schedules.wants import schedule_wants
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import actions, events, leases, overrides, thresholds
 from dbsnooze.store.actions import NewAction, State
@@ -55,10 +56,6 @@ FIRST_BACKOFF = timedelta(minutes=1)
 
 # Schedules' wishes for these instances (all scheduled ones when None), at a moment.
 ScheduleWants = Callable[[Session, datetime, Sequence[int] | None], dict[int, Want]]
-
-
-def no_schedules(session: Session, now: datetime, ids: Sequence[int] | None) -> dict[int, Want]:
-    return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +97,7 @@ class PassReport:
         return [o for o in self.outcomes if o.result == "done"]
 
 
-def tick(ctx: Context, owner: str, wants: ScheduleWants = no_schedules) -> PassReport | None:
+def tick(ctx: Context, owner: str, wants: ScheduleWants = schedule_wants) -> PassReport | None:
     """One pass by whichever worker holds the lease; None when another holds it."""
     now = ctx.clock()
     until = now + timedelta(seconds=ctx.settings.reconcile_interval_seconds * 0.9)
@@ -113,7 +110,7 @@ def tick(ctx: Context, owner: str, wants: ScheduleWants = no_schedules) -> PassR
 def run_pass(
     ctx: Context,
     owner: str,
-    wants: ScheduleWants = no_schedules,
+    wants: ScheduleWants = schedule_wants,
     only: Sequence[int] | None = None,
 ) -> PassReport:
     """Reconcile every scheduled or overridden instance (or just `only`) once."""
