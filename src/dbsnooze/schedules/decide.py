@@ -178,8 +178,7 @@ def _restarted_since_our_stop(want: Want, facts: Facts) -> timedelta | None:
     done = facts.last_done
     if done is None or done.kind != STOP:
         return None
-    window_start = want.since or facts.now - AUTO_RESTART_AFTER
-    if done.at < window_start:
+    if want.since is not None and done.at < want.since:
         return None  # stopped in an earlier window: this is a new one
     return facts.now - done.at
 
