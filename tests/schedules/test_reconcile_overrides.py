@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import World
 from dbsnooze.schedules import reconcile
 from dbsnooze.store import overrides
 from dbsnooze.store.db import transaction
+from reconhelp import World
 
 MINUTE = timedelta(minutes=1)
 

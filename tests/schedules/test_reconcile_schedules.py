@@ -9,7 +9,6 @@ from datetime import UTC, datetime, time, timedelta
 import boto3
 import pytest
 
-from conftest import REGION, World
 from dbsnooze.analysis.idle import Thresholds
 from dbsnooze.metrics import NAMESPACE
 from dbsnooze.schedules import reconcile
@@ -18,6 +17,7 @@ from dbsnooze.store import schedules, thresholds
 from dbsnooze.store.db import transaction
 from dbsnooze.store.schedules import Settings
 from dbsnooze.store.thresholds import InstanceRule
+from reconhelp import REGION, World
 
 MINUTE = timedelta(minutes=1)
 EVERY_DAY = tuple(range(7))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from conftest import REGION, World
 from dbsnooze.context import build_context
 from dbsnooze.domain import PowerUnit
 from dbsnooze.providers.registry import provider
@@ -14,6 +13,7 @@ from dbsnooze.store import accounts as account_store
 from dbsnooze.store import actions, overrides
 from dbsnooze.store.actions import NewAction, State
 from dbsnooze.store.db import transaction
+from reconhelp import REGION, World
 
 MINUTE = timedelta(minutes=1)
 

@@ -17,6 +17,7 @@ from dbsnooze.api.deps import require_token
 from dbsnooze.api.guard import Guard
 from dbsnooze.api.routes import (
     accounts,
+    actions,
     health,
     instances,
     inventory,
@@ -97,7 +98,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         dependencies=[Depends(require_token), *openapi.api_security(settings)],
         responses=openapi.api_errors(settings),
     )
-    for module in (accounts, instances, inventory, metrics, jobs, recommendations):
+    for module in (accounts, instances, inventory, metrics, jobs, recommendations, actions):
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)
