@@ -4,14 +4,18 @@ an injected clock."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from dbsnooze.context import Context
+from dbsnooze.config import Settings
+from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
+from dbsnooze.store.db import upgrade
 from dbsnooze.store.tables import ActionRow, EventRow
 from faultproxy import FaultProxy
 from metricshelp import Clock, register
@@ -72,3 +76,15 @@ class World:
                 for r in rows
                 if r.action.startswith(prefix)
             ]
+
+
+@contextmanager
+def world_of(settings: Settings, moto: Emulator) -> Iterator[World]:
+    clock = Clock(START)
+    with RdsLayer(moto.endpoint_url, clock) as layer, FaultProxy(layer.url) as proxy:
+        ctx = build_context(settings.model_copy(update={"cloud_max_attempts": 2}), clock)
+        upgrade(ctx.engine)
+        try:
+            yield World(ctx, clock, layer, proxy, moto)
+        finally:
+            ctx.close()
