@@ -1,21 +1,18 @@
 """The reconciler (SPEC §11): every minute, under the store lease "reconciler", it compares what
 each scheduled or overridden instance should be with what the cloud says, and acts on the
 difference. Decisions are `decide.decide`'s (pure); this module gathers their inputs, reads
-power and recent activity in batches per account and scope, and carries decisions out:
-
-- the one open action per instance is the claim (a unique index), taken by a conditional update
-  with a lease, so two workers never both call the cloud for one instance; a worker that dies
-  mid-call leaves an in-flight action whose lease runs out, and the next pass finishes it from
-  the cloud's state (the request took effect) or makes it again (it did not);
-- the cloud is called outside any transaction; every outcome is an audit event naming the
-  schedule or the person, a Prometheus count and a notification.
+power and recent activity in batches per account and scope, and hands each decision to
+`act.carry_out`. The one open action per instance is the claim (a unique index), taken with a
+lease, so two workers never both call the cloud for one instance; a worker that dies mid-call
+leaves an in-flight action whose lease runs out, and the next pass finishes it from the cloud's
+state (the request took effect) or makes it again (it did not).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,8 +24,8 @@ from dbsnooze.analysis.idle import HourClass, classify_hour
 from dbsnooze.analysis.service import stop_facts
 from dbsnooze.context import Context
 from dbsnooze.domain import CloudAccount, Power, PowerReading, PowerUnit, ProviderError
-from dbsnooze.observability import ACTIONS
 from dbsnooze.providers.registry import provider
+from dbsnooze.schedules.act import Item, carry_out
 from dbsnooze.schedules.decide import (
     START,
     STOP,
@@ -43,39 +40,17 @@ from dbsnooze.schedules.decide import (
 )
 from dbsnooze.schedules.wants import schedule_wants
 from dbsnooze.store import accounts as account_store
-from dbsnooze.store import actions, events, leases, overrides, thresholds
-from dbsnooze.store.actions import NewAction, State
+from dbsnooze.store import actions, leases, overrides, thresholds
+from dbsnooze.store.actions import State
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import ActionRow, InstanceRow
 
 log = logging.getLogger(__name__)
 
 LEASE = "reconciler"
-MAX_BACKOFF = timedelta(minutes=30)
-FIRST_BACKOFF = timedelta(minutes=1)
 
 # Schedules' wishes for these instances (all scheduled ones when None), at a moment.
 ScheduleWants = Callable[[Session, datetime, Sequence[int] | None], dict[int, Want]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """One instance the pass looks at, with everything its decision needs but the cloud."""
-
-    instance_id: int
-    name: str
-    account: CloudAccount
-    provider: str
-    unit: PowerUnit
-    want: Want | None
-    ineligible: str | None
-    open: ActionRow | None
-    last_done: Done | None
-    held: frozenset[str]
-
-    @property
-    def group(self) -> tuple[int, str]:
-        return (self.account.id, self.unit.scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +108,7 @@ def run_pass(
         decision = decisions.get(item.instance_id)
         if decision is None:
             continue
-        result = _carry_out(ctx, owner, item, decision, busy.get(item.instance_id))
+        result = carry_out(ctx, owner, item, decision, busy.get(item.instance_id))
         report.outcomes.append(
             Outcome(
                 item.instance_id,
@@ -155,7 +130,7 @@ _NONE = Decision(Verdict.NOTHING, "")
 
 def _gather(
     ctx: Context, session: Session, now: datetime, wants: ScheduleWants, only: Sequence[int] | None
-) -> list[_Item]:
+) -> list[Item]:
     scheduled = wants(session, now, only)
     kept = overrides.active(session, now, only)
     restore = [i for i in actions.stopped_by_a_person(session) if only is None or i in only]
@@ -237,7 +212,7 @@ def _item(
     pending: dict[int, ActionRow],
     done: dict[int, ActionRow],
     holds: dict[tuple[int, str], ActionRow],
-) -> _Item:
+) -> Item:
     last = done.get(row.id)
     held = frozenset(
         kind
@@ -246,12 +221,12 @@ def _item(
         and want is not None
         and hold.actor == want.actor
     )
-    return _Item(
+    return Item(
         instance_id=row.id,
         name=row.provider_id,
         account=account,
         provider=row.provider,
-        unit=PowerUnit(row.scan_unit, row.provider_id),
+        unit=unit_of(row),
         want=want,
         ineligible=why_not_stoppable(stop_facts(row)),
         open=pending.get(row.id),
@@ -262,7 +237,13 @@ def _item(
     )
 
 
-def _facts(item: _Item, readings: dict[int, PowerReading], now: datetime) -> Facts:
+def unit_of(row: InstanceRow) -> PowerUnit:
+    """What a stop or start of this row acts on: the instance, in its scan unit (an AWS region,
+    a GCP project). An Aurora cluster row (discovered with DescribeDBClusters) is the cluster."""
+    return PowerUnit(row.scan_unit, row.provider_id, cluster=False)
+
+
+def _facts(item: Item, readings: dict[int, PowerReading], now: datetime) -> Facts:
     row = item.open
     open_ = None
     if row is not None:
@@ -283,16 +264,14 @@ def _facts(item: _Item, readings: dict[int, PowerReading], now: datetime) -> Fac
 # --- the cloud, in batches --------------------------------------------------------------------
 
 
-def _groups(items: Sequence[_Item]) -> dict[tuple[int, str], list[_Item]]:
-    grouped: dict[tuple[int, str], list[_Item]] = defaultdict(list)
+def _groups(items: Sequence[Item]) -> dict[tuple[int, str], list[Item]]:
+    grouped: dict[tuple[int, str], list[Item]] = defaultdict(list)
     for item in items:
         grouped[item.group].append(item)
     return grouped
 
 
-def _read_power(
-    ctx: Context, items: Sequence[_Item], report: PassReport
-) -> dict[int, PowerReading]:
+def _read_power(ctx: Context, items: Sequence[Item], report: PassReport) -> dict[int, PowerReading]:
     found: dict[int, PowerReading] = {}
     for (_, scope), group in _groups(items).items():
         first = group[0]
@@ -310,7 +289,7 @@ def _read_power(
 
 def _busy(
     ctx: Context,
-    items: Sequence[_Item],
+    items: Sequence[Item],
     rules: dict[int, thresholds.InstanceRule],
     report: PassReport,
 ) -> dict[int, str | None]:
@@ -345,200 +324,3 @@ def _active(values: dict[str, float], rule: thresholds.InstanceRule, minutes: in
     if found is HourClass.ACTIVE:
         return f"active in the last {minutes} minutes ({why.value})"
     return None
-
-
-# --- carrying a decision out ------------------------------------------------------------------
-
-
-def _carry_out(
-    ctx: Context, owner: str, item: _Item, decision: Decision, busy: str | None
-) -> str | None:
-    now = ctx.clock()
-    if decision.verdict is Verdict.COMPLETE:
-        return _complete(ctx, item, now)
-    if decision.cancel_open is not None and item.open is not None:
-        with transaction(ctx.sessions) as session:
-            _cancel(session, item.open.id, decision.cancel_open, now)
-    if decision.verdict is Verdict.SKIP:
-        return _record(ctx, item, decision, State.SKIPPED, now)
-    if decision.verdict is Verdict.WOULD:
-        return _record(ctx, item, decision, State.DRY_RUN, now)
-    if decision.verdict is Verdict.ACT:
-        return _act(ctx, owner, item, decision, busy)
-    return None
-
-
-def _cancel(session: Session, action_id: int, reason: str, now: datetime) -> None:
-    row = session.get(ActionRow, action_id)
-    if row is None or row.state not in actions.OPEN:
-        return
-    if row.state == State.IN_FLIGHT and row.lease_until is not None and row.lease_until > now:
-        return  # someone is acting on it right now
-    actions.finish(session, row, State.SKIPPED, now, reason=reason)
-
-
-def _complete(ctx: Context, item: _Item, now: datetime) -> str | None:
-    """An in-flight action whose worker died after the cloud took the request: done."""
-    assert item.open is not None
-    with transaction(ctx.sessions) as session:
-        row = session.get(ActionRow, item.open.id)
-        if row is None or row.state != State.IN_FLIGHT or (row.lease_until or now) > now:
-            return None
-        actions.finish(session, row, State.DONE, now)
-        _audit(session, row, now, "action.done", {"completed_after": "its worker stopped"})
-    _counted(row.kind, "done")
-    notify_action(ctx, row.id)
-    return "done"
-
-
-def _record(ctx: Context, item: _Item, decision: Decision, state: State, now: datetime) -> str:
-    want = item.want
-    assert want is not None and decision.kind is not None
-    new = NewAction(
-        item.instance_id,
-        decision.kind,
-        state,
-        decision.reason,
-        want.actor,
-        want.schedule_id,
-        holds_until=decision.hold_until,
-    )
-    with transaction(ctx.sessions) as session:
-        row = actions.add(session, new, now)
-        if row is None:
-            return "lost"
-        _audit(session, row, now, f"action.{state.value}", {})
-    _counted(decision.kind, state.value)
-    return state.value
-
-
-def _act(ctx: Context, owner: str, item: _Item, decision: Decision, busy: str | None) -> str:
-    want = item.want
-    assert want is not None and decision.kind is not None
-    now = ctx.clock()
-    with transaction(ctx.sessions) as session:
-        row = _open_or_new(session, item, decision, want, now)
-        if row is None:
-            return "lost"
-        if decision.guard and busy is not None:
-            return _postpone(ctx, session, row, want, busy, now)
-        if not actions.claim(session, row.id, owner, now, _action_lease(ctx)):
-            return "lost"
-        action_id = row.id
-    return _call(ctx, owner, item, action_id, decision.kind)
-
-
-def _open_or_new(
-    session: Session, item: _Item, decision: Decision, want: Want, now: datetime
-) -> ActionRow | None:
-    open_ = item.open
-    if open_ is not None and open_.kind == decision.kind and decision.cancel_open is None:
-        row = session.get(ActionRow, open_.id)
-        return row if row is not None and row.state in actions.OPEN else None
-    new = NewAction(
-        item.instance_id,
-        decision.kind or STOP,
-        State.PLANNED,
-        decision.reason,
-        want.actor,
-        want.schedule_id,
-    )
-    return actions.add(session, new, now)
-
-
-def _postpone(
-    ctx: Context, session: Session, row: ActionRow, want: Want, busy: str, now: datetime
-) -> str:
-    """The stop guard: wait for quiet, each tick, for the schedule's grace; then skip."""
-    if now - row.created_at >= want.grace:
-        reason = f"busy at sleep time: {busy}; this window is skipped"
-        actions.finish(
-            session,
-            row,
-            State.SKIPPED,
-            now,
-            reason=reason,
-            holds_until=want.until or now + timedelta(days=1),
-        )
-        _audit(session, row, now, "action.skipped", {})
-        _counted(row.kind, "skipped")
-        return "skipped"
-    first = row.next_attempt_at is None
-    row.reason = f"postponed: {busy}"
-    row.next_attempt_at = now + timedelta(seconds=ctx.settings.reconcile_interval_seconds)
-    if first:
-        _audit(session, row, now, "action.postponed", {})
-    return "postponed"
-
-
-def _action_lease(ctx: Context) -> timedelta:
-    # long enough for one request with every retry botocore may make, and some slack
-    s = ctx.settings
-    return timedelta(seconds=s.cloud_timeout_seconds * s.cloud_max_attempts + 60)
-
-
-def _call(ctx: Context, owner: str, item: _Item, action_id: int, kind: str) -> str:
-    cloud = provider(ctx, item.provider)
-    error: ProviderError | None = None
-    try:
-        cloud.set_power(item.account, item.unit, awake=kind == START)
-    except ProviderError as exc:
-        error = exc
-    now = ctx.clock()
-    with transaction(ctx.sessions) as session:
-        row = session.get(ActionRow, action_id)
-        if row is None or row.lease_owner != owner or row.state != State.IN_FLIGHT:
-            log.warning("an action's claim was lost while it ran", extra={"action": action_id})
-            return "lost"
-        result = _settle(ctx, session, row, error, now)
-    _counted(kind, result)
-    if result in ("done", "failed"):
-        notify_action(ctx, action_id)
-    return result
-
-
-def _settle(
-    ctx: Context, session: Session, row: ActionRow, error: ProviderError | None, now: datetime
-) -> str:
-    if error is None:
-        actions.finish(session, row, State.DONE, now)
-        _audit(session, row, now, "action.done", {})
-        return "done"
-    detail = {"error": error.code, "message": error.message}
-    if error.retryable and row.attempts < ctx.settings.action_max_attempts:
-        actions.retry_later(session, row, now + backoff(row.attempts), error.code, error.message)
-        _audit(session, row, now, "action.retry", detail)
-        return "retry"
-    row.error_code, row.error_message = error.code, error.message[: actions.MAX_ERROR_CHARS]
-    actions.finish(session, row, State.FAILED, now, holds_until=now + MAX_BACKOFF)
-    _audit(session, row, now, "action.failed", detail)
-    return "failed"
-
-
-def backoff(attempts: int) -> timedelta:
-    """1, 2, 4 ... minutes after the 1st, 2nd, 3rd ... failed attempt, at most 30."""
-    delay: timedelta = FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
-    return min(delay, MAX_BACKOFF)
-
-
-def _audit(
-    session: Session, row: ActionRow, now: datetime, action: str, extra: Mapping[str, object]
-) -> None:
-    detail = {
-        "action_id": row.id,
-        "kind": row.kind,
-        "reason": row.reason,
-        "schedule_id": row.schedule_id,
-        **extra,
-    }
-    events.record(session, now, row.actor, action, ("instance", row.instance_id), detail)
-
-
-def _counted(kind: str, outcome: str) -> None:
-    ACTIONS.labels(kind, outcome).inc()
-
-
-def notify_action(ctx: Context, action_id: int) -> None:
-    """The one call site for webhook notifications of a finished action (SPEC §11): wire
-    `dbsnooze.notify.action(...)` here when notifications are merged."""
-    log.info("action finished", extra={"action": action_id})
