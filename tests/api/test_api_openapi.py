@@ -40,7 +40,7 @@ OWN_STATUSES = {  # what each operation's own handler can answer besides 2xx and
     ("post", "/api/v1/recommendations/{recommendation_id}/dismiss"): {"404", "409"},
     ("get", "/api/v1/instances/{instance_id}/analysis"): {"404"},
     ("get", "/api/v1/instances/{instance_id}/activity"): {"404"},
-    ("post", "/api/v1/instances/{instance_id}/override"): {"404"},
+    ("post", "/api/v1/instances/{instance_id}/override"): {"400", "404"},
     ("delete", "/api/v1/instances/{instance_id}/override"): {"404"},
     ("get", "/api/v1/instances/{instance_id}/schedule"): {"404"},
 }

@@ -48,7 +48,7 @@ def list_actions(
     return ActionPage(data=[action_public(row) for row in rows], count=total)
 
 
-@router.post(OVERRIDE, responses=errors(404))
+@router.post(OVERRIDE, responses=errors(400, 404))
 async def put_override(
     instance_id: Id, body: OverrideCreate, ctx: ContextDep, who: ActorDep
 ) -> OverrideResult:
