@@ -3,7 +3,9 @@
 uPlot comes from npm, pinned by package-lock.json, and lives in src/dbsnooze/web/static/vendor/
 (not in git). `make setup` runs this file, and setup.py runs it before every build, so an
 editable install, an sdist and a wheel all carry the files. npm is needed only when they are
-missing or older than package-lock.json.
+missing or older than package-lock.json. The browser tests' own files (axe-core, a
+devDependency) are checked too when run from a source tree (`make setup`), so a fresh clone's
+`make test` has them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ FILES = {
     "uPlot.min.css": "uplot/dist/uPlot.min.css",
     "uPlot.LICENSE": "uplot/LICENSE",
 }
+# files the browser tests read from node_modules/ (never shipped)
+TEST_FILES = ("axe-core/axe.min.js",)
 
 
 class AssetsUnavailable(RuntimeError):
@@ -44,6 +48,14 @@ def ensure_vendor_assets(root: Path = ROOT) -> list[Path]:
     return targets
 
 
+def ensure_test_assets(root: Path = ROOT) -> list[Path]:
+    """The browser tests' files under node_modules/, fetched with `npm ci` when missing or stale."""
+    sources = [root / "node_modules" / name for name in TEST_FILES]
+    if not all(_newer(source, root / NPM_LOCK) for source in sources):
+        _npm_ci(root)
+    return sources
+
+
 def _newer(path: Path, than: Path) -> bool:
     if not path.is_file():
         return False
@@ -63,12 +75,13 @@ def _npm_ci(root: Path) -> None:
     except subprocess.CalledProcessError as exc:
         raise AssetsUnavailable(f"`npm ci` failed (exit {exc.returncode}); see above") from None
     # npm leaves the files with their published mtimes: mark them as fetched now
-    for source in FILES.values():
+    for source in (*FILES.values(), *TEST_FILES):
         (root / "node_modules" / source).touch()
 
 
 if __name__ == "__main__":
     try:
         ensure_vendor_assets()
+        ensure_test_assets()
     except AssetsUnavailable as exc:
         sys.exit(f"error: {exc}")

@@ -639,6 +639,6 @@ def _cell(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}"
 
 
-# `recommend` and `prices` (cli_sleep), `sleep` and `wake` (cli_power) live in their own
-# modules; importing them registers them on `app`.
-from dbsnooze import cli_power, cli_sleep  # noqa: E402, F401
+# `recommend` and `prices` (cli_sleep), `schedules` (cli_schedules), `sleep` and `wake`
+# (cli_power) live in their own modules; importing them registers them on `app`.
+from dbsnooze import cli_power, cli_schedules, cli_sleep  # noqa: E402, F401

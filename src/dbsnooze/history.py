@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
-from dbsnooze.domain import HOUR, HourRange, floor_hour
+from dbsnooze.domain import HOUR, HourRange, floor_hour, last_final_boundary
 from dbsnooze.errors import Unprocessable
 from dbsnooze.metrics import (
     METRICS,
@@ -27,7 +27,12 @@ from dbsnooze.metrics import (
 from dbsnooze.store import samples
 from dbsnooze.store.tables import InstanceRow
 
+# Named ranges end with the current hour (in progress, filled by live collection): "1h" is the
+# current hour alone, "6h" it and the five before it.
 RANGES: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "12h": timedelta(hours=12),
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
@@ -101,6 +106,7 @@ class History:
     stats: list[str]
     values: dict[str, dict[str, list[float | None]]]  # statistic -> metric -> one per hour
     coverage: list[str]
+    now: datetime | None = None  # when it was read: which hours are in progress or not final
 
     @property
     def series(self) -> dict[str, list[float | None]]:
@@ -120,6 +126,10 @@ class History:
             **{STAT_KEYS[stat]: self.values[stat] for stat in self.stats},
             "coverage": self.coverage,
             "coverage_summary": dict(Counter(self.coverage)),
+            # the hour in progress, and the end of the final hours (an hour ending after it may
+            # still change); null when the reader gave no clock
+            "current_hour": floor_hour(self.now) if self.now else None,
+            "final_until": last_final_boundary(self.now) if self.now else None,
         }
 
     def to_json(self) -> bytes:
@@ -149,6 +159,7 @@ def history(
     metrics: list[str],
     window: HourRange,
     stats: Sequence[str] = DEFAULT_STATS,
+    now: datetime | None = None,
 ) -> History:
     metrics = list(stored_metrics(row.provider, metrics))  # GCP stores memory used % itself
     found = samples.series(session, row.id, metrics, window)
@@ -159,7 +170,7 @@ def history(
         for stat in stats:
             values[stat][MEMORY_PERCENT] = _memory_percent(memory, stat, instance_class)
     coverage = [state.value for state in samples.hour_coverage(found, window, empty)]
-    return History(row.id, window, metrics, list(stats), values, coverage)
+    return History(row.id, window, metrics, list(stats), values, coverage, now)
 
 
 def _memory_percent(memory: samples.Series, stat: str, instance_class: str) -> list[float | None]:

@@ -43,6 +43,13 @@ OWN_STATUSES = {  # what each operation's own handler can answer besides 2xx and
     ("post", "/api/v1/instances/{instance_id}/override"): {"400", "404"},
     ("delete", "/api/v1/instances/{instance_id}/override"): {"404"},
     ("get", "/api/v1/instances/{instance_id}/schedule"): {"404"},
+    ("post", "/api/v1/schedules"): {"400", "404", "409"},
+    ("get", "/api/v1/schedules/{schedule_id}"): {"404"},
+    ("patch", "/api/v1/schedules/{schedule_id}"): {"400", "404", "409"},
+    ("delete", "/api/v1/schedules/{schedule_id}"): {"404"},
+    ("get", "/api/v1/schedules/{schedule_id}/preview"): {"404"},
+    ("post", "/api/v1/schedules/{schedule_id}/instances"): {"400", "404", "409"},
+    ("delete", "/api/v1/schedules/{schedule_id}/instances/{instance_id}"): {"404"},
 }
 
 
@@ -122,7 +129,7 @@ def test_days_is_an_integer_and_every_integer_and_text_is_bounded(settings: Sett
             assert schema["minimum"] >= 0 and schema["maximum"] <= MAX_ID, where
         if schema.get("type") == "string" and not {"enum", "format"} & set(schema):
             assert schema["maxLength"] <= 255 and "\\x00" in schema["pattern"], where
-    assert days == 3
+    assert days == 4  # backfill (2), fleet backfill, schedule preview
 
 
 def test_live_errors_have_the_documented_shape_and_status(

@@ -116,6 +116,36 @@ def test_apply_records_the_windows_and_audits_it(
     assert event.detail["windows"] == item["windows"]
 
 
+def test_apply_makes_a_dry_run_schedule_then_updates_it(
+    api: TestClient, fleet: dict[str, int]
+) -> None:
+    item = _by_name(api)["dev-bob-mysql"]  # nights Mon-Thu, Fri 19:00 -> Mon 07:40
+    assert api.post(f"{BASE}/{item['id']}/apply", json={}).status_code == 200
+    (schedule,) = api.get("/api/v1/schedules").json()["data"]
+    assert schedule["name"] == "sleep: dev-bob-mysql" and schedule["dry_run"] is True
+    assert schedule["timezone"] == item["timezone"]
+    assert schedule["instance_ids"] == [fleet["dev-bob-mysql"]]
+    assert [w["label"] for w in schedule["windows"]] == [
+        "window Mon-Thu 19:00-07:40",
+        "window Fri 19:00-Mon 07:40",
+    ]
+    assert api.post(f"{BASE}/{item['id']}/apply", json={}).status_code == 200
+    assert api.get("/api/v1/schedules").json()["count"] == 1  # the same one, updated
+
+
+def test_apply_refuses_an_instance_that_has_another_schedule(
+    api: TestClient, fleet: dict[str, int]
+) -> None:
+    other = {"name": "team nights", "timezone": "UTC", "instance_ids": [fleet["dev-bob-mysql"]]}
+    assert api.post("/api/v1/schedules", json=other).status_code == 201
+    item = _by_name(api)["dev-bob-mysql"]
+    answer = api.post(f"{BASE}/{item['id']}/apply", json={})
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "schedule_conflict"
+    assert "'team nights'" in answer.json()["error"]["message"]
+    assert _by_name(api)["dev-bob-mysql"]["state"] == "open"  # nothing was recorded
+
+
 def test_apply_needs_sleep_windows(api: TestClient, fleet: dict[str, int]) -> None:
     item = _by_name(api)["orders-prod"]
     answer = api.post(f"{BASE}/{item['id']}/apply", json={})

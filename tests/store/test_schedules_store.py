@@ -3,42 +3,23 @@ one schedule per instance (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 
 import pytest
 from sqlalchemy import select
 
 from dbsnooze.context import Context
-from dbsnooze.domain import AuthMethod, Credentials, DiscoveredInstance, Provider
 from dbsnooze.errors import Conflict, NotFound, Unprocessable
 from dbsnooze.schedules.spec import ScheduleSpec, Window
-from dbsnooze.store import accounts as account_store
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import schedules
-from dbsnooze.store.accounts import NewAccount
 from dbsnooze.store.db import transaction
 from dbsnooze.store.schedules import Selector, Settings
 from dbsnooze.store.tables import InstanceRow, ScheduleAssignmentRow
+from schedhelp import NOW, db, fleet
 
-NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 NIGHTS = ScheduleSpec("Europe/Berlin", (Window((0, 1, 2, 3, 4), time(19), time(7)),))
 WEEKEND = ScheduleSpec("Europe/Berlin", (Window((4,), time(19), time(7), span_days=2),))
-
-
-def db(
-    name: str, engine: str = "postgres", region: str = "eu-west-1", **tags: str
-) -> DiscoveredInstance:
-    return DiscoveredInstance(name, region, engine, "16", "db.t3.micro", "available", tags, None)
-
-
-def fleet(ctx: Context, *found: DiscoveredInstance) -> dict[str, int]:
-    keys = Credentials(AuthMethod.DEFAULT_CHAIN)
-    new = NewAccount(Provider.AWS, "main", ("eu-west-1",), keys, None, None)
-    with transaction(ctx.sessions) as session:
-        account = account_store.add(session, ctx.box, new, NOW)
-        instance_store.sync_region(session, (account.id, "aws"), "eu-west-1", found, NOW)
-        rows = session.scalars(select(InstanceRow))
-        return {row.provider_id: row.id for row in rows}
 
 
 def create(ctx: Context, name: str, settings: Settings, ids: tuple[int, ...] = ()) -> int:

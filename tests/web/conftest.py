@@ -16,15 +16,20 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from webhelp import TIMEZONE, TOKEN, Console, Served, serve
 
+from dbsnooze.analysis import runner
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.demo.fleet import seed
+from dbsnooze.demo.prices import demo_prices
 from dbsnooze.demo.runner import register_demo_account
 from dbsnooze.discovery import discover
-from dbsnooze.store.db import upgrade
+from dbsnooze.jobs import backfill
+from dbsnooze.store import prices as price_store
+from dbsnooze.store.db import transaction, upgrade
 from dbsnooze.store.tables import InstanceRow
 from dbsnooze.web.routes import vendor_ready
+from fleethelp import seed_store
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -158,3 +163,49 @@ def idle(
     """An open loopback server (no token) without a worker, so a queued job stays queued."""
     settings = _settings(tmp_path_factory.mktemp("idle"), api_token=None, run_worker=False)
     yield from _serve_fleet(settings, seeded.endpoint_url)
+
+
+@pytest.fixture(scope="module")
+def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A server with a token and no worker over 30 days of the demo fleet written into its store,
+    with prices, computed recommendations and one queued backfill of the three production
+    instances: every page has something to show. No emulator: nothing here calls the cloud."""
+    directory = tmp_path_factory.mktemp("site")
+    settings = _settings(directory, api_token=TOKEN, run_worker=False)
+    ctx = build_context(settings)
+    upgrade(ctx.engine)
+    now = datetime.now(UTC)
+    ids = seed_store(ctx, now)
+    with transaction(ctx.sessions) as session:
+        price_store.save(session, demo_prices(), now)
+    runner.recompute(ctx)
+    production = [ids[name] for name in ("orders-prod", "payments-prod", "catalog-prod")]
+    backfill.submit_instances(ctx, production, 7, False, "browser-tests")
+    try:
+        with serve(settings, ctx) as served:
+            served.ids = ids
+            yield served
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def broken(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """An open server whose SQLite store's directory is gone (a volume unmounted): every page
+    is the 503 error page."""
+    home = tmp_path_factory.mktemp("broken") / "data"
+    home.mkdir()
+    settings = _settings(home, api_token=None, run_worker=False)
+    ctx = build_context(settings)
+    upgrade(ctx.engine)
+    away = home.with_name("away")
+    try:
+        with serve(settings, ctx) as served:
+            home.rename(away)
+            ctx.engine.dispose()
+            try:
+                yield served
+            finally:
+                away.rename(home)
+    finally:
+        ctx.close()

@@ -303,7 +303,7 @@ def test_login_then_jobs_with_cancel(page: Page, locked: Served, console: Consol
     page.screenshot(path=screenshot_path("jobs"), full_page=True)
     row.get_by_role("button", name=f"Cancel job {job.id}").click()
     expect(page.locator(f'tr[data-job-id="{job.id}"]')).to_have_attribute("data-state", "cancelled")
-    expect(page.locator("#jobs-message")).to_contain_text(f"Cancelling job #{job.id}")
+    expect(page.locator("#jobs-message")).to_have_text(f"Job #{job.id} cancelled.")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login$"))

@@ -113,7 +113,7 @@ def test_the_instance_heatmap_outlines_the_windows_and_says_why(
     cells: list[list[str]] = page.eval_on_selector_all(
         "#heatmap-table td.hm[data-start]",
         "cells => cells.map(c => [c.dataset.start, c.dataset.state, c.dataset.reason,"
-        " c.dataset.sleep || '', c.title])",
+        " c.dataset.sleep || '', c.getAttribute('aria-label')])",
     )
     nights = [c for c in cells if datetime.fromisoformat(c[0]).astimezone(UTC).hour in (1, 2, 3)]
     weekday_nights = [c for c in nights if datetime.fromisoformat(c[0]).weekday() < 5]

@@ -1,7 +1,8 @@
 """What a person decides about a recommendation: apply it or dismiss it, each audited.
 
-Applying records the accepted windows (schedules, SPEC §11, will be created from them); a
-dismissal holds until the recommendation's windows change.
+Applying records the accepted windows and makes a schedule of them (SPEC §11: "sleep:
+<instance>", dry run, assigned to the instance; updated when applied again); a dismissal holds
+until the recommendation's windows change.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dbsnooze.analysis.recommend import Kind
 from dbsnooze.errors import Conflict, NotFound
+from dbsnooze.schedules import service as schedules
 from dbsnooze.store import events, recommendations
 from dbsnooze.store.tables import RecommendationRow
 
@@ -31,6 +33,7 @@ def apply(session: Session, recommendation_id: int, actor: str, now: datetime) -
             "not_applicable",
             f"recommendation {row.id} has no sleep windows to apply ({row.kind}: {row.message})",
         )
+    schedule = schedules.from_recommendation(session, row, actor, now)
     row.applied_key, row.applied_windows = row.windows_key, list(row.windows)
     row.applied_at, row.applied_by = now, actor
     row.dismissed_key = None
@@ -40,7 +43,12 @@ def apply(session: Session, recommendation_id: int, actor: str, now: datetime) -
         actor,
         "recommendation.applied",
         ("instance", row.instance_id),
-        {"recommendation_id": row.id, "timezone": row.timezone, "windows": row.windows},
+        {
+            "recommendation_id": row.id,
+            "timezone": row.timezone,
+            "windows": row.windows,
+            "schedule_id": schedule.id,
+        },
     )
     return row
 

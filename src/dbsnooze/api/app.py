@@ -24,6 +24,7 @@ from dbsnooze.api.routes import (
     jobs,
     metrics,
     recommendations,
+    schedules,
 )
 from dbsnooze.api.sessions import SessionStore
 from dbsnooze.clock import utc_now
@@ -98,7 +99,16 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         dependencies=[Depends(require_token), *openapi.api_security(settings)],
         responses=openapi.api_errors(settings),
     )
-    for module in (accounts, instances, inventory, metrics, jobs, recommendations, actions):
+    for module in (
+        accounts,
+        instances,
+        inventory,
+        metrics,
+        jobs,
+        recommendations,
+        schedules,
+        actions,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)

@@ -8,78 +8,42 @@ naming both; an instance discovered later that two schedules claim is left out o
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dbsnooze.errors import Conflict, NotFound, Unprocessable
-from dbsnooze.schedules.check import check, clock
-from dbsnooze.schedules.spec import ScheduleSpec, Window
+from dbsnooze.schedules.check import check
+from dbsnooze.schedules.spec import ScheduleSpec
+from dbsnooze.store.schedule_values import (
+    Selector,
+    Settings,
+    settings_of,
+    spec_of,
+    window_json,
+    window_of,
+)
 from dbsnooze.store.tables import InstanceRow, ScheduleAssignmentRow, ScheduleRow
 
+__all__ = [
+    "Assignment",
+    "InstanceConflict",
+    "Member",
+    "Selector",
+    "Settings",
+    "assignments",
+    "conflicts",
+    "settings_of",
+    "spec_of",
+    "window_json",
+    "window_of",
+]
+
 OPT_OUT_TAG = ("dbsnooze:schedule", "off")
-
-
-@dataclass(frozen=True, slots=True)
-class Selector:
-    """Which instances a schedule takes by their facts; every given field must match, and an
-    empty selector matches nothing."""
-
-    tags: Mapping[str, str] = field(default_factory=dict)
-    name_pattern: str | None = None  # glob on the instance's name
-    account_id: int | None = None
-    region: str | None = None
-    engine: str | None = None
-
-    @property
-    def empty(self) -> bool:
-        return not self.tags and not any(
-            (self.name_pattern, self.account_id, self.region, self.engine)
-        )
-
-    def matches(self, row: InstanceRow) -> bool:
-        if self.empty:
-            return False
-        tags = row.tags or {}
-        return (
-            all(tags.get(key) == value for key, value in self.tags.items())
-            and (
-                self.name_pattern is None or fnmatch.fnmatchcase(row.provider_id, self.name_pattern)
-            )
-            and self.account_id in (None, row.account_id)
-            and self.region in (None, row.region)
-            and self.engine in (None, row.engine)
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Selector:
-        return cls(
-            tags=dict(raw.get("tags") or {}),
-            name_pattern=raw.get("name_pattern"),
-            account_id=raw.get("account_id"),
-            region=raw.get("region"),
-            engine=raw.get("engine"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything a schedule row holds but its name and bookkeeping."""
-
-    spec: ScheduleSpec
-    enabled: bool = True
-    dry_run: bool = True
-    enforce: bool = False
-    grace_minutes: int = 30
-    selector: Selector = field(default_factory=Selector)
 
 
 @dataclass(frozen=True)
@@ -108,51 +72,6 @@ class InstanceConflict:
     def message(self) -> str:
         names = " and ".join(repr(n) for n in self.schedule_names)
         return f"instance {self.instance_name!r} would follow two schedules: {names}"
-
-
-# -- rows <-> values
-
-
-def spec_of(row: ScheduleRow) -> ScheduleSpec:
-    return ScheduleSpec(
-        timezone=row.timezone,
-        windows=tuple(window_of(raw) for raw in row.windows),
-        sleep_cron=row.sleep_cron,
-        wake_cron=row.wake_cron,
-        skip_dates=tuple(date.fromisoformat(day) for day in row.skip_dates),
-        holidays_country=row.holidays_country,
-        holidays_subdivision=row.holidays_subdivision,
-    )
-
-
-def settings_of(row: ScheduleRow) -> Settings:
-    return Settings(
-        spec=spec_of(row),
-        enabled=row.enabled,
-        dry_run=row.dry_run,
-        enforce=row.enforce,
-        grace_minutes=row.guard_grace_minutes,
-        selector=Selector.from_json(row.selector),
-    )
-
-
-def window_of(raw: Mapping[str, Any]) -> Window:
-    """{"days": [0, 1], "sleep": "19:00", "wake": "07:00", "span_days": 0} -> Window."""
-    return Window(
-        days=tuple(sorted(set(raw.get("days") or ()))),
-        sleep=clock(str(raw.get("sleep", ""))),
-        wake=clock(str(raw.get("wake", ""))),
-        span_days=int(raw.get("span_days") or 0),
-    )
-
-
-def window_json(window: Window) -> dict[str, Any]:
-    return {
-        "days": list(window.days),
-        "sleep": window.sleep.strftime("%H:%M"),
-        "wake": window.wake.strftime("%H:%M"),
-        "span_days": window.span_days,
-    }
 
 
 def assignment_of(row: ScheduleRow) -> Assignment:
@@ -368,6 +287,45 @@ def assignments(
         for instance_id, claim in _claims(session, instance_ids).items()
         if len(claim.schedules) == 1
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An instance a schedule claims, and whether it follows it."""
+
+    instance: InstanceRow
+    status: str  # assigned | opted_out | conflict
+    reason: str
+
+
+def members(session: Session, schedule_id: int) -> list[Member]:
+    """The instances the schedule claims (explicitly or by selector), by name; opted-out and
+    conflicted ones included with the reason they do not follow it."""
+    row = require(session, schedule_id)
+    selector = Selector.from_json(row.selector)
+    explicit = set(explicit_instances(session, schedule_id))
+    query = select(InstanceRow).where(InstanceRow.deleted_at.is_(None))
+    if selector.empty:
+        query = query.where(InstanceRow.id.in_(explicit))
+    claimed = [i for i in session.scalars(query) if i.id in explicit or selector.matches(i)]
+    claims = _claims(session, [i.id for i in claimed])
+    found = []
+    for instance in sorted(claimed, key=lambda i: (i.provider_id, i.id)):
+        how = "assigned explicitly" if instance.id in explicit else "matched by the selector"
+        if opted_out(instance):
+            found.append(Member(instance, "opted_out", "tag dbsnooze:schedule=off"))
+        elif len(claims[instance.id].schedules) > 1:
+            found.append(Member(instance, "conflict", _as_conflict(claims[instance.id]).message))
+        else:
+            found.append(Member(instance, "assigned", how))
+    return found
+
+
+def schedules_of(session: Session, instance_id: int) -> list[ScheduleRow]:
+    """Every schedule that claims the instance (one, or several in conflict; none when it is
+    opted out or unclaimed)."""
+    claim = _claims(session, [instance_id]).get(instance_id)
+    return list(claim.schedules) if claim else []
 
 
 def conflicts(session: Session) -> list[InstanceConflict]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from dbsnooze import __version__
+from dbsnooze.analysis.zones import owner_zone
 from dbsnooze.api import sleep_view
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public as job_public
@@ -31,18 +32,20 @@ from dbsnooze.api.sleep_schemas import RecommendationPublic
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
 from dbsnooze.jobs import queue
-from dbsnooze.metrics import METRICS, stored_metrics
+from dbsnooze.metrics import CLASS_RAM_BYTES, METRICS, stored_metrics
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import recommendations as recommendation_store
+from dbsnooze.store import thresholds as threshold_store
 from dbsnooze.store.recommendations import RecommendationFilter, State
 from dbsnooze.store.tables import InstanceRow
+from dbsnooze.store.thresholds import InstanceRule
 from dbsnooze.web import auth, listing, overview, svg, weekmap
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 VENDOR_FILES = ("vendor/uPlot.iife.min.js", "vendor/uPlot.min.css")
-RANGES = ("24h", "7d", "30d", "90d")
+RANGES = ("1h", "6h", "12h", "24h", "7d", "30d", "90d")
 DEFAULT_RANGE = "30d"
 BACKFILL_CHOICES = (1, 7, 14, 30, 60, 90, 180, 365, HARD_MAX_BACKFILL_DAYS)
 JOBS_PER_PAGE = 50
@@ -60,8 +63,11 @@ pages = APIRouter(include_in_schema=False, dependencies=[Depends(auth.require_lo
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(auth.LoginRequired, auth.to_login)
+    from dbsnooze.web import schedule_pages  # it renders with this module's `_render`
+
     app.include_router(public)
     app.include_router(pages)
+    app.include_router(schedule_pages.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
@@ -176,6 +182,14 @@ def instance_page(
     account = account_store.get(session, row.account_id)
     chosen = request.query_params.get("range", DEFAULT_RANGE)
     max_days = ctx.settings.backfill_max_days
+    settings = ctx.settings
+    zone = owner_zone(
+        row.tags,
+        settings.timezone_tag,
+        account.timezone if account else None,
+        settings.default_timezone,
+    )
+    rule = threshold_store.read(session.connection(), [row.id])[row.id]
     return _render(
         request,
         "instance.html",
@@ -185,9 +199,22 @@ def instance_page(
         ranges=RANGES,
         metrics=ctx.settings.metrics,
         vendor_ready=vendor_ready(),
+        chart_facts=_chart_facts(row, rule, zone.name),
         backfill_choices=[d for d in BACKFILL_CHOICES if d < max_days] + [max_days],
         backfill_default=min(ctx.settings.backfill_default_days, max_days),
     )
+
+
+def _chart_facts(row: InstanceRow, rule: InstanceRule, zone: str) -> dict[str, Any]:
+    """What the charts draw beside the history: the stored idle thresholds (lines on the CPU and
+    connections charts), the owner's zone (night and weekend shading) and whether memory used %
+    can be known for the class (GCP stores it; RDS derives it from the class's RAM)."""
+    t = rule.thresholds
+    return {
+        "thresholds": {"cpu": t.cpu_percent, "connections": t.connections_limit},
+        "owner_zone": zone,
+        "memory_known": row.provider == "gcp" or row.instance_class in CLASS_RAM_BYTES,
+    }
 
 
 @pages.get("/jobs")

@@ -166,7 +166,9 @@ def metrics_history(
     instance_id: Id,
     ctx: ContextDep,
     session: SessionDep,
-    range_: Annotated[Literal["24h", "7d", "30d", "90d"] | None, Query(alias="range")] = None,
+    range_: Annotated[
+        Literal["1h", "6h", "12h", "24h", "7d", "30d", "90d"] | None, Query(alias="range")
+    ] = None,
     start: Moment = None,
     end: Moment = None,
     metrics: MetricKeys = None,
@@ -176,9 +178,10 @@ def metrics_history(
     ] = None,
 ) -> Response:
     row = instance_store.require(session, instance_id)
-    window = history.window_for(ctx.clock(), range_, start, end)
+    now = ctx.clock()
+    window = history.window_for(now, range_, start, end)
     wanted = history.parse_metrics(metrics, ctx.settings.metrics)
-    found = history.history(session, row, wanted, window, history.parse_stats(stats))
+    found = history.history(session, row, wanted, window, history.parse_stats(stats), now=now)
     if format_ == "csv":
         name = f"{row.provider_id}-{window.start:%Y%m%dT%H}-{window.end:%Y%m%dT%H}.csv"
         return PlainTextResponse(

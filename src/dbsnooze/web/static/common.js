@@ -89,6 +89,57 @@
     el.classList.toggle("alert-ok", kind === "ok");
   }
 
-  window.dbsnooze = { zone, formatLocal, localizeTimes, api, describeError, say };
+  // Explanations (data-tip) that a mouse gets on hover are shown on focus too, so keyboard and
+  // touch users (a tap focuses) read them: one tooltip, placed inside the viewport.
+  let tip = null;
+  let tipOwner = null;
+
+  function showTip(owner) {
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.id = "dbsnooze-tip";
+      tip.className = "tip";
+      tip.setAttribute("role", "tooltip");
+      tip.hidden = true;
+      document.body.appendChild(tip);
+    }
+    if (tipOwner && tipOwner !== owner) hideTip();
+    tipOwner = owner;
+    tip.textContent = owner.dataset.tip;
+    tip.hidden = false;
+    owner.setAttribute("aria-describedby", tip.id);
+    const box = owner.getBoundingClientRect();
+    const margin = 8;
+    const width = tip.offsetWidth;
+    const height = tip.offsetHeight;
+    const left = Math.min(Math.max(margin, box.left), window.innerWidth - width - margin);
+    const below = box.bottom + 6;
+    const top = below + height + margin > window.innerHeight ? Math.max(margin, box.top - height - 6) : below;
+    tip.style.left = Math.max(margin, left) + "px";
+    tip.style.top = top + "px";
+  }
+
+  function hideTip() {
+    if (!tipOwner) return;
+    if (tipOwner.getAttribute("aria-describedby") === "dbsnooze-tip") tipOwner.removeAttribute("aria-describedby");
+    tipOwner = null;
+    if (tip) tip.hidden = true;
+  }
+
+  function tipOf(event) {
+    return event.target instanceof Element ? event.target.closest("[data-tip]") : null;
+  }
+
+  document.addEventListener("focusin", (event) => { const owner = tipOf(event); if (owner) showTip(owner); });
+  document.addEventListener("focusout", (event) => { if (tipOf(event) === tipOwner) hideTip(); });
+  document.addEventListener("mouseover", (event) => { const owner = tipOf(event); if (owner) showTip(owner); });
+  document.addEventListener("mouseout", (event) => {
+    const owner = tipOf(event);
+    if (owner && owner === tipOwner && !owner.contains(event.relatedTarget) && document.activeElement !== owner) hideTip();
+  });
+  document.addEventListener("keydown", (event) => { if (event.key === "Escape") hideTip(); });
+  window.addEventListener("scroll", hideTip, { passive: true });
+
+  window.dbsnooze = { zone, formatLocal, localizeTimes, api, describeError, say, hideTip };
   document.addEventListener("DOMContentLoaded", () => localizeTimes(document));
 })();

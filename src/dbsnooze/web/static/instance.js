@@ -1,4 +1,11 @@
 // The instance page: load a range of history, draw it, and run a backfill with live progress.
+// The page's URL holds the range (`range=` or `start=`/`end=`), the statistic (`stat=maximum`)
+// and the time zone (`tz=utc`). Every range change (buttons, custom range, drag-zoom,
+// double-click reset) is a browser history entry: Back and Forward step through them.
+//
+// Event markers (e.g. a schedule's stop/start actions) can be fed to the charts with
+// `window.dbsnooze.instancePage.setEvents([{ at: "2026-11-18T20:00:00Z", label: "stopped" }])`;
+// they stay through redraws until replaced.
 "use strict";
 
 (function () {
@@ -12,37 +19,100 @@
   const status = el("history-status");
   const chartsEl = el("charts");
   const rangeForm = el("range-form");
+  const optionsForm = el("chart-options");
   const custom = el("custom-range");
+  const facts = {
+    thresholds: JSON.parse(chartsEl.dataset.thresholds || "null"),
+    ownerZone: chartsEl.dataset.ownerZone || "UTC",
+    memoryKnown: chartsEl.dataset.memoryKnown !== "false",
+  };
+  const defaultRange = page.dataset.range;
   let drawn = null;
-  let current = initialRange();
+  let shownHistory = null;
+  let events = [];
+  let view = fromUrl();
 
-  // --- history ----------------------------------------------------------------------------
+  // --- the view in the URL ----------------------------------------------------------------
 
-  function initialRange() {
+  function fromUrl() {
     const params = new URLSearchParams(window.location.search);
+    const found = { stat: params.get("stat") === "maximum" ? "maximum" : "average", utc: params.get("tz") === "utc" };
     if (params.get("start") && params.get("end")) {
-      return { start: params.get("start"), end: params.get("end") };
+      return { ...found, start: params.get("start"), end: params.get("end") };
     }
-    return { range: page.dataset.range };
+    return { ...found, range: params.get("range") && el("range-" + params.get("range")) ? params.get("range") : defaultRange };
   }
 
-  function query(extra) {
-    const params = new URLSearchParams(current.range ? { range: current.range } : { start: current.start, end: current.end });
+  function rangeParams(v) {
+    return v.range ? { range: v.range } : { start: v.start, end: v.end };
+  }
+
+  function pageQuery(v) {
+    const params = new URLSearchParams(rangeParams(v));
+    if (v.stat === "maximum") params.set("stat", "maximum");
+    if (v.utc) params.set("tz", "utc");
+    return "?" + params.toString();
+  }
+
+  function apiQuery(extra) {
+    const params = new URLSearchParams(rangeParams(view));
     for (const [k, v] of Object.entries(extra || {})) params.set(k, v);
     return params.toString();
   }
 
+  // A new range: a new history entry (the previous range is one Back away).
+  function goTo(range, reason, from) {
+    const same = range.range ? range.range === view.range : range.start === view.start && range.end === view.end;
+    if (same) return; // e.g. the synced charts all report one drag
+    view = { ...view, range: undefined, start: undefined, end: undefined, ...range };
+    if (!view.range) delete view.range;
+    if (!view.start) { delete view.start; delete view.end; }
+    window.history.pushState({ reason: reason || "range", from: from || null }, "", pageQuery(view));
+    syncControls();
+    loadHistory();
+  }
+
+  // The statistic or the zone: the same range drawn again, the URL updated in place.
+  function redrawWith(change) {
+    view = { ...view, ...change };
+    window.history.replaceState(window.history.state, "", pageQuery(view));
+    if (shownHistory) render(shownHistory);
+  }
+
+  window.addEventListener("popstate", () => {
+    view = fromUrl();
+    syncControls();
+    loadHistory();
+  });
+
+  function syncControls() {
+    const named = view.range ? el("range-" + view.range) : null;
+    (named || el("range-custom")).checked = true;
+    custom.disabled = Boolean(named);
+    if (!named) {
+      el("range-start").value = localInput(view.start);
+      el("range-end").value = localInput(view.end);
+    }
+    el(view.stat === "maximum" ? "stat-maximum" : "stat-average").checked = true;
+    el(view.utc ? "tz-utc" : "tz-local").checked = true;
+  }
+
+  // --- history ----------------------------------------------------------------------------
+
+  let loading = 0;
   async function loadHistory() {
+    const ticket = ++loading;
     say(status, "Loading history…", "info");
     chartsEl.dataset.state = "loading";
-    const result = await api("GET", base + "?" + query());
+    const result = await api("GET", base + "?" + apiQuery());
+    if (ticket !== loading) return; // a later range was asked for meanwhile
     if (!result.ok) {
       chartsEl.dataset.state = "error";
       say(status, "Could not load the history: " + describeError(result), "error");
       return;
     }
-    el("csv-link").href = base + "?" + query({ format: "csv" });
-    window.history.replaceState(null, "", "?" + query());
+    el("csv-link").href = base + "?" + apiQuery({ format: "csv" });
+    shownHistory = result.data;
     render(result.data);
     loadActivity(result.data);
   }
@@ -53,6 +123,7 @@
     heat.dataset.state = "loading";
     const params = new URLSearchParams({ start: history.start, end: history.end });
     const result = await api("GET", "/api/v1/instances/" + id + "/activity?" + params);
+    if (history !== shownHistory) return;
     if (!result.ok) {
       heat.dataset.state = "error";
       say(el("heatmap-summary"), "Could not classify the hours: " + describeError(result), "error");
@@ -61,26 +132,76 @@
     window.dbsnooze.heatmap.drawHeatmap(heat, el("heatmap-summary"), history, result.data);
   }
 
+  // A drag: the selected hours, remembering the range the zooming started from.
+  function zoomed(startSeconds, endSeconds) {
+    const state = window.history.state;
+    const from = state && state.from ? state.from : rangeParams(view);
+    const iso = (seconds) => new Date(seconds * 1000).toISOString();
+    goTo({ start: iso(startSeconds), end: iso(endSeconds) }, "zoom", from);
+  }
+
+  // Double-click: back to the range the zooming started from (or the page's default range).
+  function reset() {
+    const state = window.history.state;
+    if (state && state.from) {
+      goTo(state.from, "reset");
+      return;
+    }
+    if (view.range) return;
+    goTo({ range: defaultRange }, "reset");
+  }
+
   function render(history) {
+    const charts = window.dbsnooze.charts;
+    const states = charts.hourStates(history);
     const stored = history.coverage.filter((s) => s !== "missing").length;
+    const future = states.filter((s) => s === "future").length;
     if (drawn) drawn.destroy();
     drawn = null;
     if (window.uPlot) {
-      drawn = window.dbsnooze.charts.draw(chartsEl, readout, history);
+      drawn = charts.draw(chartsEl, readout, history, {
+        ...facts, stat: view.stat, utc: view.utc, events,
+        onZoom: zoomed, onReset: reset,
+      });
     }
     chartsEl.dataset.state = !window.uPlot ? "unavailable" : stored ? "ready" : "empty";
-    window.dbsnooze.heatmap.drawCoverage(el("coverage-strip"), el("coverage-summary"), history);
+    charts.drawCoverage(el("coverage-strip"), el("coverage-summary"), history);
     const first = window.dbsnooze.formatLocal(history.hours[0]);
     const last = window.dbsnooze.formatLocal(Date.parse(history.hours[history.hours.length - 1]) + 3600000);
-    say(status, stored
-      ? "Showing " + history.hours.length + " hours, " + first + " to " + last + "."
-      : "No history stored for " + first + " to " + last + " yet. Backfill fetches it from the cloud.",
-      "info");
+    let message;
+    if (future === states.length) {
+      message = "The range " + first + " to " + last + " is in the future: there is no history for it yet.";
+    } else if (!stored && states.every((s) => s === "open" || s === "unsettled" || s === "future")) {
+      message = "Nothing stored yet for " + first + " to " + last + ": these hours are not final, and live collection fills them as they go.";
+    } else if (!stored) {
+      message = "No history stored for " + first + " to " + last + " yet. Backfill fetches it from the cloud.";
+    } else {
+      message = "Showing " + plural(history.hours.length, "hour") + ", " + first + " to " + last + "." +
+        (future ? " The last " + plural(future, "hour") + " of it are still to come." : "");
+    }
+    say(status, message, "info");
+    status.dataset.future = String(future);
     custom.dataset.lastStart = history.start;
     custom.dataset.lastEnd = history.end;
   }
 
-  const readout = window.dbsnooze.charts.makeReadout(el("readout-time"), el("readout-values"));
+  const readout = window.dbsnooze.charts.makeReadout(
+    el("readout-time"), el("readout-values"), el("readout-zone"), el("readout-announce"));
+
+  function redrawForTheme() {
+    if (shownHistory) render(shownHistory);
+  }
+  document.addEventListener("themechange", redrawForTheme);
+  if (window.matchMedia) {
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", redrawForTheme);
+  }
+
+  window.dbsnooze.instancePage = {
+    setEvents(list) {
+      events = Array.isArray(list) ? list.slice() : [];
+      if (drawn) drawn.setEvents(events);
+    },
+  };
 
   // --- range controls ---------------------------------------------------------------------
 
@@ -102,8 +223,7 @@
       el("range-start").focus();
       return;
     }
-    current = { range: choice };
-    loadHistory();
+    goTo({ range: choice });
   });
 
   rangeForm.addEventListener("submit", (event) => {
@@ -122,16 +242,13 @@
       say(status, "A range can span at most " + MAX_SPAN_DAYS + " days.", "error");
       return;
     }
-    current = { start: start.toISOString(), end: end.toISOString() };
-    loadHistory();
+    goTo({ start: start.toISOString(), end: end.toISOString() });
   });
 
-  if (current.start) {
-    el("range-custom").checked = true;
-    custom.disabled = false;
-    el("range-start").value = localInput(current.start);
-    el("range-end").value = localInput(current.end);
-  }
+  optionsForm.addEventListener("change", (event) => {
+    if (event.target.name === "stat") redrawWith({ stat: event.target.value });
+    if (event.target.name === "tz") redrawWith({ utc: event.target.value === "utc" });
+  });
 
   // --- backfill ---------------------------------------------------------------------------
 
@@ -261,6 +378,8 @@
     if (!job.finished_at) follow(job, "A backfill of this instance is in progress.");
   }
 
+  window.history.replaceState(null, "", pageQuery(view));
+  syncControls();
   loadHistory();
   resumeRunningJob();
 })();
