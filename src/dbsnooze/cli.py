@@ -454,7 +454,7 @@ def worker(config: ConfigOpt = None) -> None:
 
     from dbsnooze import notify
     from dbsnooze.analysis.runner import recommender
-    from dbsnooze.jobs.worker import background
+    from dbsnooze.jobs.worker import background, reconciler
 
     ctx = _context(config)
     logs.configure(ctx.settings.log_level, ctx.settings.log_format)
@@ -463,16 +463,19 @@ def worker(config: ConfigOpt = None) -> None:
     notifier = notify.from_settings(ctx)  # posts nothing unless webhooks are configured
     ctx.notify = notifier.submit
     notifier.start()
+    schedules = reconciler(ctx, runner.name)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runner.start()
     analysis.start()
+    schedules.start()
     if ctx.settings.run_collector:
         collector.start()
     console.print(f"worker {runner.name} running; Ctrl-C stops it")
     stop.wait()
     collector.stop()
+    schedules.stop()
     analysis.stop()
     runner.stop()
     notifier.stop()
@@ -641,6 +644,6 @@ def _cell(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.2f}"
 
 
-# `recommend` and `prices` live in their own module; importing it registers them on `app`.
-# `schedules` likewise.
-from dbsnooze import cli_schedules, cli_sleep  # noqa: E402, F401
+# `recommend` and `prices` (cli_sleep), `schedules` (cli_schedules), `sleep` and `wake`
+# (cli_power) live in their own modules; importing them registers them on `app`.
+from dbsnooze import cli_power, cli_schedules, cli_sleep  # noqa: E402, F401

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     recommend_interval_hours: float = Field(default=24.0, gt=0)
     recommend_check_seconds: int = Field(default=300, ge=10)
 
+    # the reconciler (SPEC §11; schedules/reconcile.py)
+    reconcile_interval_seconds: int = Field(default=60, ge=10)
+    dry_run: bool = False  # every schedule and override: record what would be done, call nothing
+    stop_guard_minutes: int = Field(default=15, ge=1, le=180)
+    action_max_attempts: int = Field(default=6, ge=1, le=50)
+
     # webhooks told of every stop and start (notify.py); secrets: they may hold a token
     webhook_urls: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)

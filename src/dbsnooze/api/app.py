@@ -17,6 +17,7 @@ from dbsnooze.api.deps import require_token
 from dbsnooze.api.guard import Guard
 from dbsnooze.api.routes import (
     accounts,
+    actions,
     health,
     instances,
     inventory,
@@ -30,7 +31,7 @@ from dbsnooze.clock import utc_now
 from dbsnooze.config import Settings, token_problem
 from dbsnooze.context import Context, build_context
 from dbsnooze.discovery import discover
-from dbsnooze.jobs.worker import Worker, background, worker_name
+from dbsnooze.jobs.worker import Worker, background, reconciler, worker_name
 from dbsnooze.scheduler import Periodic
 from dbsnooze.store.db import upgrade
 from dbsnooze.web import routes as web
@@ -98,7 +99,16 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         dependencies=[Depends(require_token), *openapi.api_security(settings)],
         responses=openapi.api_errors(settings),
     )
-    for module in (accounts, instances, inventory, metrics, jobs, recommendations, schedules):
+    for module in (
+        accounts,
+        instances,
+        inventory,
+        metrics,
+        jobs,
+        recommendations,
+        schedules,
+        actions,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)
@@ -119,6 +129,7 @@ def _background(ctx: Context) -> list[Periodic | Worker | notify.Notifier]:
         ctx.wake_worker = worker.wake
         owner = worker.name
         tasks += [worker, collector] if ctx.settings.run_collector else [worker]
+        tasks.append(reconciler(ctx, worker.name))
     if ctx.settings.run_scheduler:
         interval = ctx.settings.discovery_interval_seconds
         tasks.append(Periodic("discovery", interval, lambda: discover(ctx, "scheduler")))

@@ -19,6 +19,7 @@ from dbsnooze.context import Context
 from dbsnooze.jobs import backfill, queue
 from dbsnooze.observability import COLLECTOR_LAST_RUN
 from dbsnooze.scheduler import Periodic
+from dbsnooze.schedules import reconcile
 from dbsnooze.store import leases, retention
 from dbsnooze.store.db import transaction
 from dbsnooze.store.outage import unavailable
@@ -141,6 +142,15 @@ def collector_tick(ctx: Context, buckets: Buckets, owner: str) -> live.LiveRepor
     if due:
         retention.enforce_retention(ctx.sessions, now - timedelta(days=ctx.settings.retention_days))
     return report
+
+
+def reconciler(ctx: Context, owner: str) -> Periodic:
+    """The schedules' reconciler tick (schedules/reconcile.py), under its own store lease."""
+    return Periodic(
+        "reconciler",
+        ctx.settings.reconcile_interval_seconds,
+        lambda: reconcile.tick(ctx, owner),
+    )
 
 
 def background(ctx: Context, buckets: Buckets) -> tuple[Worker, Periodic]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 # Built on each use from the context's current sessions, clock and settings: cheap, and a test
 # that swaps one of them is heard at once.
 _FACTORIES: dict[Provider, Callable[[Context], CloudProvider]] = {
-    Provider.AWS: lambda ctx: AwsProvider(ctx.clients, ctx.settings),
+    Provider.AWS: lambda ctx: AwsProvider(ctx.clients, ctx.settings, ctx.clock),
     Provider.GCP: lambda ctx: GcpProvider(ctx.gcp, ctx.settings, ctx.clock),
 }
 

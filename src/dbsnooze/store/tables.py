@@ -346,3 +346,59 @@ class ScheduleAssignmentRow(Base):
     schedule_id: Mapped[int] = mapped_column(
         ForeignKey("schedules.id", ondelete="CASCADE"), index=True
     )
+
+
+class ActionRow(Base):
+    """One stop or start the reconciler decided on (SPEC §11), from plan to outcome.
+
+    At most one action per instance is open (planned or in flight): the partial unique index is
+    the claim that keeps two workers from acting on one instance. A skipped, dry-run or failed
+    action may hold its instance: no new action of its kind from the same source until
+    `holds_until`. A done stop followed by the next done start is time asleep because of it.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        Index("ix_actions_instance", "instance_id", "id"),
+        Index("ix_actions_schedule", "schedule_id", "id"),
+        Index(
+            "uq_actions_open_instance",
+            "instance_id",
+            unique=True,
+            sqlite_where=text("state IN ('planned', 'in_flight')"),
+            postgresql_where=text("state IN ('planned', 'in_flight')"),
+        ),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    unit: Mapped[str] = mapped_column(String(16))  # instance | cluster
+    kind: Mapped[str] = mapped_column(String(8))  # stop | start
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))  # schedule:<id> | user:<name>
+    schedule_id: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    holds_until: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+
+
+class OverrideRow(Base):
+    """A person's "keep awake" or "keep asleep" for one instance until a time."""
+
+    __tablename__ = "overrides"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(8))  # awake | asleep
+    until: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

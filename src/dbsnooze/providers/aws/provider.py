@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
+from dbsnooze.clock import Clock, utc_now
 from dbsnooze.collect.plan import (
     Call,
     DataCall,
@@ -25,10 +26,9 @@ from dbsnooze.domain import (
     PowerReading,
     PowerUnit,
     Provider,
-    ProviderError,
     RegionResult,
 )
-from dbsnooze.providers.aws import inventory
+from dbsnooze.providers.aws import inventory, power
 from dbsnooze.providers.aws.cloudwatch import CloudWatchSource
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.providers.base import PlannedCall
@@ -56,6 +56,7 @@ class AwsSource:
 class AwsProvider:
     clients: ClientCache
     settings: Settings
+    clock: Clock = utc_now
 
     @property
     def kind(self) -> Provider:
@@ -95,12 +96,12 @@ class AwsProvider:
     def read_power(
         self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]
     ) -> dict[PowerUnit, PowerReading]:
-        raise ProviderError("not_implemented", "reading power states is being built")
+        return power.read_power(self.clients, account, scope, units)
 
     def set_power(self, account: CloudAccount, unit: PowerUnit, awake: bool) -> PowerReading:
-        raise ProviderError("not_implemented", "stop and start are being built")
+        return power.set_power(self.clients, account, unit, awake)
 
     def recent_activity(
         self, account: CloudAccount, scope: str, units: Sequence[PowerUnit], minutes: int
     ) -> dict[PowerUnit, dict[str, float]]:
-        raise ProviderError("not_implemented", "the stop guard's activity read is being built")
+        return power.recent_activity(self.clients, account, scope, units, minutes, self.clock())

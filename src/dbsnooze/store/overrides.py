@@ -1,0 +1,98 @@
+"""Overrides: a person's "keep awake" or "keep asleep" for one instance, until a time.
+
+They win over the schedule while they last; the reconciler drops expired ones (`expire`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from dbsnooze.store import events
+from dbsnooze.store.tables import OverrideRow
+
+AWAKE = "awake"
+ASLEEP = "asleep"
+STATES = (AWAKE, ASLEEP)
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    instance_id: int
+    state: str  # awake | asleep
+    until: datetime
+    created_by: str
+    created_at: datetime
+
+    @property
+    def asleep(self) -> bool:
+        return self.state == ASLEEP
+
+
+def _convert(row: OverrideRow) -> Override:
+    return Override(row.instance_id, row.state, row.until, row.created_by, row.created_at)
+
+
+def put(
+    session: Session, instance_id: int, state: str, until: datetime, by: str, now: datetime
+) -> Override:
+    """Set (or replace) the instance's override; an audit event names who."""
+    if state not in STATES:
+        raise ValueError(f"an override is awake or asleep, not {state!r}")
+    row = session.get(OverrideRow, instance_id)
+    if row is None:
+        row = OverrideRow(instance_id=instance_id)
+        session.add(row)
+    row.state, row.until, row.created_by, row.created_at = state, until, by, now
+    detail = {"state": state, "until": until.isoformat()}
+    events.record(session, now, by, "override.set", ("instance", instance_id), detail)
+    session.flush()
+    return _convert(row)
+
+
+def clear(session: Session, instance_id: int, by: str, now: datetime) -> bool:
+    """Remove the instance's override; False when it had none."""
+    row = session.get(OverrideRow, instance_id)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    events.record(session, now, by, "override.cleared", ("instance", instance_id), {})
+    return True
+
+
+def get(session: Session, instance_id: int, now: datetime) -> Override | None:
+    row = session.get(OverrideRow, instance_id)
+    return _convert(row) if row is not None and row.until > now else None
+
+
+def active(
+    session: Session, now: datetime, instance_ids: Sequence[int] | None = None
+) -> dict[int, Override]:
+    """Overrides still in force, by instance id."""
+    query = select(OverrideRow).where(OverrideRow.until > now)
+    if instance_ids is not None:
+        query = query.where(OverrideRow.instance_id.in_(list(instance_ids)))
+    return {row.instance_id: _convert(row) for row in session.scalars(query)}
+
+
+def expire(session: Session, now: datetime) -> list[Override]:
+    """Drop the overrides that ended, each with an audit event; the ones dropped."""
+    ended = [
+        _convert(r) for r in session.scalars(select(OverrideRow).where(OverrideRow.until <= now))
+    ]
+    if ended:
+        ids = [o.instance_id for o in ended]
+        session.execute(
+            delete(OverrideRow).where(OverrideRow.instance_id.in_(ids)),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    for override in ended:
+        detail = {"state": override.state, "until": override.until.isoformat()}
+        subject = ("instance", override.instance_id)
+        events.record(session, now, "reconciler", "override.expired", subject, detail)
+    return ended

@@ -1,0 +1,110 @@
+"""No instance acted on twice: two reconcilers on one store, and a worker that dies mid-action."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from dbsnooze.context import build_context
+from dbsnooze.domain import PowerUnit
+from dbsnooze.providers.registry import provider
+from dbsnooze.schedules import reconcile
+from dbsnooze.store import accounts as account_store
+from dbsnooze.store import actions, overrides
+from dbsnooze.store.actions import NewAction, State
+from dbsnooze.store.db import transaction
+from reconhelp import REGION, World
+
+MINUTE = timedelta(minutes=1)
+
+
+def _sleep_override(world: World, instance_id: int) -> None:
+    now = world.clock()
+    with transaction(world.ctx.sessions) as session:
+        overrides.put(session, instance_id, "asleep", now + 60 * MINUTE, "user:ann", now)
+
+
+def test_two_reconcilers_at_once_on_one_store_call_the_cloud_once(world: World) -> None:
+    db = world.instance("app")
+    _sleep_override(world, db)
+    other = build_context(world.ctx.settings, world.clock)
+    world.proxy.hold(("DescribeDBInstances",))  # both passes read power, then race to act
+    results: dict[str, object] = {}
+
+    def run(name: str, ctx: object) -> None:
+        results[name] = reconcile.run_pass(ctx, name)  # type: ignore[arg-type]
+
+    threads = [
+        threading.Thread(target=run, args=("w1", world.ctx)),
+        threading.Thread(target=run, args=("w2", other)),
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        world.proxy.wait_held(2)
+        world.proxy.release()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        other.close()
+
+    assert world.calls() == ["StopDBInstance:app"]
+    assert [(a.kind, a.state) for a in world.actions(db)] == [("stop", "done")]
+
+
+def test_with_the_lease_only_one_of_two_ticks_runs(world: World) -> None:
+    db = world.instance("app")
+    _sleep_override(world, db)
+
+    first = reconcile.tick(world.ctx, "w1")
+    second = reconcile.tick(world.ctx, "w2")
+
+    assert first is not None and second is None
+    assert world.calls() == ["StopDBInstance:app"]
+
+
+def _claimed_by_a_worker_that_dies(world: World, instance_id: int) -> None:
+    now = world.clock()
+    with transaction(world.ctx.sessions) as session:
+        new = NewAction(instance_id, "stop", State.PLANNED, "override", "user:ann")
+        row = actions.add(session, new, now)
+        assert row is not None
+        assert actions.claim(session, row.id, "w1", now, 2 * MINUTE)
+
+
+def test_a_worker_killed_after_its_request_is_finished_by_another_without_a_second_call(
+    world: World,
+) -> None:
+    db = world.instance("app")
+    _sleep_override(world, db)
+    _claimed_by_a_worker_that_dies(world, db)
+    with world.ctx.sessions() as session:
+        (row,) = account_store.all_rows(session)
+        account = account_store.to_domain(row, world.ctx.box)
+    provider(world.ctx, "aws").set_power(
+        account, PowerUnit(REGION, "app"), awake=False
+    )  # then dies
+
+    reconcile.run_pass(world.ctx, "w2")  # w1's claim still holds: w2 waits
+    assert len(world.proxy.forwarded("StopDBInstance")) == 1
+    world.clock.advance(3 * MINUTE)
+    reconcile.run_pass(world.ctx, "w2")
+
+    assert world.calls() == ["StopDBInstance:app"]
+    (action,) = world.actions(db)
+    assert (action.state, action.attempts) == ("done", 1)
+    assert world.events()[-1][0] == "action.done"
+
+
+def test_a_worker_killed_before_its_request_leaves_the_stop_to_another_once(world: World) -> None:
+    db = world.instance("app")
+    _sleep_override(world, db)
+    _claimed_by_a_worker_that_dies(world, db)
+
+    world.clock.advance(3 * MINUTE)
+    reconcile.run_pass(world.ctx, "w2")
+    reconcile.run_pass(world.ctx, "w2")
+
+    assert world.calls() == ["StopDBInstance:app"]
+    (action,) = world.actions(db)
+    assert (action.state, action.attempts) == ("done", 2)
