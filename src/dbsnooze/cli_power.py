@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from dbsnooze import notify
 from dbsnooze.cli import ConfigOpt, _context, _fail, _resolve, app, console
 from dbsnooze.context import Context
 from dbsnooze.errors import DbsnoozeError
@@ -49,7 +50,8 @@ def _override(ctx: Context, instance: str, asleep: bool, for_: str | None) -> No
         _fail(f"{exc.message} ({exc.code})")
     state = "asleep" if asleep else "awake"
     console.print(f"{instance}: kept {state} until {found.until:%Y-%m-%d %H:%M} UTC ({why})")
-    report = reconcile.run_pass(ctx, worker_name(), only=[instance_id])
+    with notify.running(ctx):  # its webhooks are told before the command returns
+        report = reconcile.run_pass(ctx, worker_name(), only=[instance_id])
     for error in report.errors:
         console.print(f"[yellow]{error}[/yellow]")
     for outcome in report.outcomes:
