@@ -300,6 +300,45 @@ class RecommendationRow(Base):
     applied_by: Mapped[str | None] = mapped_column(String(128))
 
 
+class ScheduleRow(Base):
+    """A schedule (SPEC §11): its rules (`schedules.spec` values as JSON), its flags and the
+    selector that assigns it; explicit assignments are `schedule_assignments` rows."""
+
+    __tablename__ = "schedules"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    windows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # days, sleep, wake, span_days
+    sleep_cron: Mapped[str | None] = mapped_column(String(128))
+    wake_cron: Mapped[str | None] = mapped_column(String(128))
+    skip_dates: Mapped[list[str]] = mapped_column(JSON)  # ISO local dates
+    holidays_country: Mapped[str | None] = mapped_column(String(16))
+    holidays_subdivision: Mapped[str | None] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    dry_run: Mapped[bool] = mapped_column(default=True)
+    enforce: Mapped[bool] = mapped_column(default=False)
+    guard_grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    selector: Mapped[dict[str, Any]] = mapped_column(JSON)  # tags, name_pattern, account_id, ...
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
+
+
+class ScheduleAssignmentRow(Base):
+    """An instance given to a schedule by name (one schedule per instance)."""
+
+    __tablename__ = "schedule_assignments"
+
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("schedules.id", ondelete="CASCADE"), index=True
+    )
+
+
 class ActionRow(Base):
     """One stop or start the reconciler decided on (SPEC §11), from plan to outcome.
 
