@@ -114,7 +114,7 @@ def _store_region(
         result.region,
         None,
         counts.seen,
-        len(counts.new_ids),
+        counts.new,
         counts.updated,
         counts.deleted,
     )

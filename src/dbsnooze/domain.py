@@ -90,6 +90,14 @@ def _valid_host(host: str) -> bool:
     return 0 < len(name) <= 253 and all(_HOST_LABEL.match(label) for label in name.split("."))
 
 
+class Unit(enum.StrEnum):
+    """What a stored row stands for: a database instance, or a DB cluster (an Aurora cluster is
+    the unit schedules stop and start; it has no metric history of its own, its members do)."""
+
+    INSTANCE = "instance"
+    CLUSTER = "cluster"
+
+
 @dataclass(frozen=True, slots=True)
 class DiscoveredInstance:
     """One database instance as the cloud describes it, converted at the provider edge."""
@@ -108,6 +116,10 @@ class DiscoveredInstance:
     read_replicas: tuple[str, ...] = ()  # its own read replicas
     multi_az: bool = False
     cluster_id: str | None = None  # Aurora or Multi-AZ DB cluster it belongs to
+    unit: Unit = Unit.INSTANCE
+    members: tuple[str, ...] = ()  # a cluster's member instances
+    engine_mode: str | None = None  # a cluster's: provisioned, serverless (Aurora Serverless v1)...
+    global_cluster: str | None = None  # the Aurora global database a cluster belongs to
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ def test_iam_policy_prints_the_policy_built_from_the_call_sites() -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == least_privilege_policy(include_assume_role=True)
     assert "rds:DescribeDBInstances" in result.stdout
+    assert "rds:StopDBCluster" in result.stdout
 
 
 def test_iam_policy_read_only_without_assume_role() -> None:
@@ -31,6 +32,8 @@ def test_iam_policy_read_only_without_assume_role() -> None:
     policy = json.loads(result.stdout)
     assert policy == least_privilege_policy(read_only=True)
     assert "sts:AssumeRole" not in result.stdout
+    assert "rds:StopDBInstance" not in result.stdout
+    assert "rds:DescribeDBClusters" in result.stdout
 
 
 @pytest.fixture()

@@ -4,14 +4,20 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
+from typing import Any
 
 import boto3
 import pytest
 
 from dbsnooze.config import Settings
-from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, ProviderError
+from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, ProviderError, Unit
 from dbsnooze.providers.aws.errors import scrub
-from dbsnooze.providers.aws.inventory import check_credentials, list_instances, scan_account
+from dbsnooze.providers.aws.inventory import (
+    check_credentials,
+    list_clusters,
+    list_instances,
+    scan_account,
+)
 from dbsnooze.providers.aws.session import ClientCache
 
 MakeAccount = Callable[..., CloudAccount]
@@ -166,10 +172,25 @@ def test_missing_permission_is_access_denied_naming_the_action(
 def test_granted_permission_passes_with_iam_enforced(
     make_account: MakeAccount, make_user: MakeUser, enforce_iam: Callable[[], None]
 ) -> None:
-    key = make_user("carol", ("rds:DescribeDBInstances",))
+    key = make_user("carol", ("rds:DescribeDBInstances", "rds:DescribeDBClusters"))
     enforce_iam()
 
     check_credentials(_quick_cache(), make_account(_static(key["id"], key["secret"])))
+
+
+def test_a_policy_without_describe_clusters_is_refused_naming_it(
+    make_account: MakeAccount, make_user: MakeUser, enforce_iam: Callable[[], None]
+) -> None:
+    key = make_user("erin", ("rds:DescribeDBInstances",))
+    enforce_iam()
+    account = make_account(_static(key["id"], key["secret"]))
+
+    with pytest.raises(ProviderError) as caught:
+        check_credentials(_quick_cache(), account)
+    [scanned] = scan_account(_quick_cache(), account)
+
+    assert caught.value.message.startswith("access denied for rds:DescribeDBClusters")
+    assert scanned.error is not None and "rds:DescribeDBClusters" in scanned.error
 
 
 def test_closed_port_is_endpoint_unreachable(
@@ -253,3 +274,66 @@ def test_the_facts_that_decide_whether_an_instance_can_stop(moto_endpoint: str) 
     assert found["source-db"].replica_source is None and not found["source-db"].replica
     assert found["replica-db"].replica and found["replica-db"].replica_source == "source-db"
     assert found["mssql-maz"].multi_az and found["mssql-maz"].cluster_id is None
+
+
+def _create_cluster(rds: Any, name: str, engine: str = "aurora-postgresql", **more: Any) -> None:
+    rds.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine=engine,
+        MasterUsername="admin_user",
+        MasterUserPassword="not-a-real-password",
+        **more,
+    )
+
+
+def test_clusters_are_listed_as_units_with_their_members_and_stop_facts(
+    moto_endpoint: str, make_account: MakeAccount
+) -> None:
+    rds = boto3.client("rds", region_name="us-east-1", endpoint_url=moto_endpoint)
+    _create_cluster(rds, "orders", Tags=[{"Key": "env", "Value": "prod"}])
+    for member in ("orders-1", "orders-2"):
+        rds.create_db_instance(
+            DBInstanceIdentifier=member,
+            DBInstanceClass="db.r6g.large",
+            Engine="aurora-postgresql",
+            DBClusterIdentifier="orders",
+        )
+    _create_cluster(rds, "legacy", engine="aurora-mysql", EngineMode="serverless")
+    _create_cluster(
+        rds,
+        "maz",
+        engine="postgres",
+        DBClusterInstanceClass="db.m6gd.large",
+        AllocatedStorage=100,
+        StorageType="io1",
+        Iops=1000,
+    )
+    arn = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]["DBClusterArn"]
+    _create_cluster(rds, "world", engine="aurora-mysql")
+    world = rds.describe_db_clusters(DBClusterIdentifier="world")["DBClusters"][0]
+    rds.create_global_cluster(
+        GlobalClusterIdentifier="glob", SourceDBClusterIdentifier=world["DBClusterArn"]
+    )
+
+    clusters = {c.provider_id: c for c in list_clusters(rds, "us-east-1")}
+    [region] = scan_account(_quick_cache(), make_account())
+
+    orders = clusters["orders"]
+    assert orders.unit is Unit.CLUSTER and orders.arn == arn
+    assert (orders.engine, orders.status, orders.tags) == (
+        "aurora-postgresql",
+        "available",
+        {"env": "prod"},
+    )
+    assert orders.members == ("orders-1", "orders-2")
+    assert orders.engine_mode == "provisioned" and orders.global_cluster is None
+    assert orders.created_at is not None and orders.created_at.tzinfo is UTC
+    assert clusters["legacy"].engine_mode == "serverless"
+    assert (
+        clusters["maz"].engine == "postgres" and clusters["maz"].instance_class == "db.m6gd.large"
+    )
+    assert clusters["world"].global_cluster == "glob"
+    units = {(i.unit, i.provider_id) for i in region.instances}
+    assert (Unit.CLUSTER, "orders") in units and (Unit.INSTANCE, "orders-1") in units
+    member = next(i for i in region.instances if i.provider_id == "orders-1")
+    assert member.cluster_id == "orders" and member.unit is Unit.INSTANCE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
 from dbsnooze.collect.plan import SeriesRequest, plan
 from dbsnooze.config import Settings
 from dbsnooze.domain import DiscoveredInstance, HourRange, Provider, Target
@@ -89,9 +90,12 @@ def _instance(engine: str, replica: bool = False) -> DiscoveredInstance:
     return DiscoveredInstance("db", "r", engine, "1", "c", "available", {}, None, replica=replica)
 
 
-def test_what_can_never_be_stopped_is_said_per_provider() -> None:
+def test_what_can_never_be_stopped_is_the_one_rule_set_for_every_provider() -> None:
     assert _aws().stop_blocker(_instance("postgres")) is None
     assert "read replica" in (_aws().stop_blocker(_instance("mysql", replica=True)) or "")
     assert "cluster" in (_aws().stop_blocker(_instance("aurora-postgresql")) or "")
     assert _gcp().stop_blocker(_instance("postgres")) is None
     assert "read replica" in (_gcp().stop_blocker(_instance("postgres", replica=True)) or "")
+    for item in (_instance("mysql", replica=True), _instance("aurora-mysql")):
+        assert _aws().stop_blocker(item) == _gcp().stop_blocker(item)
+        assert _aws().stop_blocker(item) == why_not_stoppable(StopFacts.of(item))

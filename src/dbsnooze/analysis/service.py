@@ -19,7 +19,7 @@ from dbsnooze.analysis.idle import Activity, Classified, IdleRule, Thresholds, c
 from dbsnooze.analysis.recommend import Analysis, AnalysisSettings, Kind, analyse
 from dbsnooze.analysis.zones import OwnerZone, local_minutes, owner_zone
 from dbsnooze.config import Settings
-from dbsnooze.domain import HOUR, HourRange, Source, last_final_boundary
+from dbsnooze.domain import HOUR, HourRange, Source, Unit, last_final_boundary
 from dbsnooze.store import samples
 from dbsnooze.store.tables import AccountRow, InstanceRow
 
@@ -90,6 +90,9 @@ def stop_facts(row: InstanceRow) -> StopFacts:
         replica_source=row.replica_source,
         read_replicas=tuple(row.read_replicas or ()),
         cluster_id=row.cluster_id,
+        unit=Unit(row.unit),
+        engine_mode=row.engine_mode,
+        global_cluster=row.global_cluster,
     )
 
 

@@ -223,6 +223,15 @@ class AccountTestResult(BaseModel):
     error: str | None = None
 
 
+class MemberPublic(BaseModel):
+    """One member instance of a cluster; `id` is null until discovery has stored it."""
+
+    name: str
+    id: int | None = None
+    status: str | None = None
+    instance_class: str | None = None
+
+
 class InstancePublic(BaseModel):
     id: int
     account_id: int
@@ -243,6 +252,15 @@ class InstancePublic(BaseModel):
     deleted_at: datetime | None
     last_active_at: datetime | None = None  # the latest active hour stored (see activity.py)
     idle_share: float | None = None  # 0..1 of the awake hours in its last 7 stored days
+    unit: Literal["instance", "cluster"] = Field(
+        "instance", description="a database instance, or a DB cluster (Aurora's scheduled unit)"
+    )
+    cluster_id: str | None = Field(None, description="the cluster an instance belongs to")
+    engine_mode: str | None = Field(None, description="a cluster's: provisioned, serverless...")
+    members: list[MemberPublic] = Field(
+        default_factory=list, description="a cluster's member instances, as the cloud lists them"
+    )
+    cannot_stop: str | None = Field(None, description="why it can never be stopped, if so")
 
 
 class EventPublic(BaseModel):

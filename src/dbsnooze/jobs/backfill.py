@@ -59,7 +59,7 @@ def submit_instances(
     project's new instances, which every Cloud Monitoring request of the job answers for)."""
     how = depth(ctx, days)
     with transaction(ctx.sessions) as session:
-        ids = [instance_store.require(session, instance_id).id for instance_id in instance_ids]
+        ids = [instance_store.require_history(session, i).id for i in instance_ids]
         job = queue.submit(session, BACKFILL, ids, _fields(how, force, actor), ctx.clock())
         which = {"instance_id": ids[0]} if len(ids) == 1 else {"instance_ids": ids}
         events.record(
@@ -119,7 +119,7 @@ def submit_fleet(
 
 
 def _fleet_rows(session: Session, flt: instance_store.InstanceFilter) -> list[InstanceRow]:
-    query = instance_store.filtered(flt)
+    query = instance_store.filtered(flt).where(instance_store.HAS_HISTORY)
     busy = queue.busy_instances(session)
     return [row for row in session.scalars(query.order_by(InstanceRow.id)) if row.id not in busy]
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dbsnooze.context import Context
 from dbsnooze.domain import CloudAccount, Provider, Target
 from dbsnooze.store import accounts as account_store
+from dbsnooze.store.instances import HAS_HISTORY
 from dbsnooze.store.tables import InstanceRow
 
 ASLEEP_STATES = frozenset({"stopped"})
@@ -32,15 +33,20 @@ def targets_for(session: Session, instance_ids: Sequence[int]) -> list[Target]:
     if not instance_ids:
         return []
     rows = session.scalars(
-        select(InstanceRow).where(InstanceRow.id.in_(instance_ids)).order_by(InstanceRow.id)
+        select(InstanceRow)
+        .where(InstanceRow.id.in_(instance_ids), HAS_HISTORY)
+        .order_by(InstanceRow.id)
     )
     return [to_target(row) for row in rows]
 
 
 def live_targets(session: Session) -> list[Target]:
-    """Every instance still in the cloud: running ones are collected, stopped ones asleep."""
+    """Every instance still in the cloud: running ones are collected, stopped ones asleep.
+    Cluster rows are no targets: their members are."""
     rows = session.scalars(
-        select(InstanceRow).where(InstanceRow.deleted_at.is_(None)).order_by(InstanceRow.id)
+        select(InstanceRow)
+        .where(InstanceRow.deleted_at.is_(None), HAS_HISTORY)
+        .order_by(InstanceRow.id)
     )
     return [to_target(row) for row in rows]
 

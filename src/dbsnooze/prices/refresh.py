@@ -37,7 +37,9 @@ def _account(ctx: Context, account_id: int | None) -> CloudAccount:
 
 def _pairs(ctx: Context) -> set[tuple[str, str]]:
     query = select(InstanceRow.region, InstanceRow.instance_class).where(
-        InstanceRow.provider == Provider.AWS.value, InstanceRow.deleted_at.is_(None)
+        InstanceRow.provider == Provider.AWS.value,
+        InstanceRow.deleted_at.is_(None),
+        InstanceRow.instance_class != "",  # an Aurora cluster has no class: its members do
     )
     with ctx.sessions() as session:
         return set(session.execute(query).tuples())

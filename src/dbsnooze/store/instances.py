@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from dbsnooze.domain import DiscoveredInstance
-from dbsnooze.errors import NotFound
+from dbsnooze.domain import DiscoveredInstance, Unit
+from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.store.tables import InstanceRow, SummaryRow
 
 DELETED = "deleted"
+# Rows with a metric history of their own: instances. A cluster row's history is its members'.
+HAS_HISTORY = InstanceRow.unit == Unit.INSTANCE.value
 
 
 @dataclass(slots=True)
@@ -22,7 +24,12 @@ class SyncCounts:
     seen: int = 0
     updated: int = 0
     deleted: int = 0
-    new_ids: list[int] = field(default_factory=list)
+    new_ids: list[int] = field(default_factory=list)  # new instances (they have history)
+    new_clusters: int = 0  # new clusters (they have none of their own)
+
+    @property
+    def new(self) -> int:
+        return len(self.new_ids) + self.new_clusters
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,7 @@ def sync_region(
     """
     account_id, provider = account
     existing = {
-        row.provider_id: row
+        (row.unit, row.provider_id): row
         for row in session.scalars(
             select(InstanceRow).where(
                 InstanceRow.account_id == account_id, InstanceRow.scan_unit == unit
@@ -78,7 +85,7 @@ def sync_region(
     fresh: list[InstanceRow] = []
     for item in found:
         counts.seen += 1
-        row = existing.pop(item.provider_id, None)
+        row = existing.pop((item.unit.value, item.provider_id), None)
         if row is None:
             fresh.append(_new_row((account_id, provider), unit, item, now))
         elif _apply(row, item, now):
@@ -89,7 +96,8 @@ def sync_region(
             counts.deleted += 1
     session.add_all(fresh)
     session.flush()
-    counts.new_ids = [row.id for row in fresh]
+    counts.new_ids = [row.id for row in fresh if row.unit == Unit.INSTANCE]
+    counts.new_clusters = sum(row.unit == Unit.CLUSTER for row in fresh)
     return counts
 
 
@@ -126,6 +134,10 @@ def _stop_facts(item: DiscoveredInstance) -> dict[str, Any]:
         "replica_source": source,
         "read_replicas": list(item.read_replicas),
         "cluster_id": item.cluster_id,
+        "unit": item.unit.value,
+        "members": list(item.members),
+        "engine_mode": item.engine_mode,
+        "global_cluster": item.global_cluster,
     }
 
 
@@ -178,6 +190,43 @@ def require(session: Session, instance_id: int) -> InstanceRow:
     if row is None:
         raise NotFound("instance_not_found", f"no instance with id {instance_id}")
     return row
+
+
+def require_history(session: Session, instance_id: int) -> InstanceRow:
+    """The instance, if it has a metric history of its own; a cluster's is its members'."""
+    row = require(session, instance_id)
+    if row.unit != Unit.INSTANCE:
+        members = ", ".join(row.members or ()) or "none listed"
+        raise Unprocessable(
+            "cluster_has_no_history",
+            f"{row.provider_id} is a DB cluster: its history is its members' ({members})",
+        )
+    return row
+
+
+def members_by_cluster(
+    session: Session, rows: Iterable[InstanceRow]
+) -> dict[int, list[InstanceRow]]:
+    """The stored member instances of each cluster among `rows` (by the cluster row's id), in
+    one query: members are instances of the same account and region naming it."""
+    clusters = {
+        (row.account_id, row.region, row.provider_id): row.id
+        for row in rows
+        if row.unit == Unit.CLUSTER
+    }
+    if not clusters:
+        return {}
+    query = select(InstanceRow).where(
+        HAS_HISTORY,
+        InstanceRow.deleted_at.is_(None),
+        InstanceRow.cluster_id.in_({name for _, _, name in clusters}),
+    )
+    found: dict[int, list[InstanceRow]] = {}
+    for member in session.scalars(query.order_by(InstanceRow.provider_id)):
+        key = (member.account_id, member.region, member.cluster_id or "")
+        if key in clusters:
+            found.setdefault(clusters[key], []).append(member)
+    return found
 
 
 def filtered(flt: InstanceFilter) -> Select[tuple[InstanceRow]]:

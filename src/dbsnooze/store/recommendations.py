@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, func, nulls_last, or_, select
 from sqlalchemy.orm import Session
 
-from dbsnooze.store.instances import InstanceFilter, matching
+from dbsnooze.store.instances import HAS_HISTORY, InstanceFilter, matching
 from dbsnooze.store.tables import InstanceRow, JobRow, JobTargetRow, RecommendationRow
 
 
@@ -107,7 +107,7 @@ def stale_instances(session: Session, computed_before: datetime) -> list[int]:
         select(InstanceRow.id)
         .outerjoin(RecommendationRow, RecommendationRow.instance_id == InstanceRow.id)
         .outerjoin(finished, finished.c.instance_id == InstanceRow.id)
-        .where(InstanceRow.deleted_at.is_(None))
+        .where(InstanceRow.deleted_at.is_(None), HAS_HISTORY)
         .where(
             or_(
                 RecommendationRow.id.is_(None),

@@ -68,7 +68,10 @@ def _region_of_row(context: Any) -> Any:
 class InstanceRow(Base):
     __tablename__ = "instances"
     __table_args__ = (
-        UniqueConstraint("account_id", "region", "provider_id", name="uq_instances_identity"),
+        # a cluster and an instance may share a name: RDS keeps them apart
+        UniqueConstraint(
+            "account_id", "region", "unit", "provider_id", name="uq_instances_identity"
+        ),
         Index("ix_instances_status", "status"),
         Index("ix_instances_scan_unit", "account_id", "scan_unit"),
         NEVER_REUSE_IDS,
@@ -97,6 +100,12 @@ class InstanceRow(Base):
     replica_source: Mapped[str | None] = mapped_column(String(255))  # "" = source unknown
     read_replicas: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     cluster_id: Mapped[str | None] = mapped_column(String(255))
+    # "instance", or "cluster": a DB cluster, the scheduled unit of Aurora, with no metric
+    # history of its own (its members have it); see domain.Unit
+    unit: Mapped[str] = mapped_column(String(16), default="instance", server_default="instance")
+    members: Mapped[list[str] | None] = mapped_column(JSON, default=list)  # a cluster's
+    engine_mode: Mapped[str | None] = mapped_column(String(32))  # serverless = Serverless v1
+    global_cluster: Mapped[str | None] = mapped_column(String(255))
 
 
 class EventRow(Base):

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from dbsnooze import __version__
+from dbsnooze.analysis.eligibility import why_not_stoppable
+from dbsnooze.analysis.service import stop_facts
 from dbsnooze.api import sleep_view
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.jobs_view import public as job_public
@@ -174,6 +176,9 @@ def instance_page(
         message = f"There is no instance with id {instance_id}."
         return _render(request, "not_found.html", status_code=404, message=message)
     account = account_store.get(session, row.account_id)
+    stored = {
+        m.provider_id: m for m in instance_store.members_by_cluster(session, [row]).get(row.id, [])
+    }
     chosen = request.query_params.get("range", DEFAULT_RANGE)
     max_days = ctx.settings.backfill_max_days
     return _render(
@@ -181,6 +186,8 @@ def instance_page(
         "instance.html",
         row=row,
         account_name=account.name if account else f"#{row.account_id}",
+        members=[(name, stored.get(name)) for name in row.members or ()],
+        cannot_stop=why_not_stoppable(stop_facts(row)),
         range=chosen if chosen in RANGES else DEFAULT_RANGE,
         ranges=RANGES,
         metrics=ctx.settings.metrics,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from dbsnooze.analysis import service
+from dbsnooze.analysis.eligibility import why_not_stoppable
 from dbsnooze.api.deps import ContextDep, SessionDep
 from dbsnooze.api.openapi import errors
 from dbsnooze.api.params import Id, IdFilter, NameContains, Offset, Text
-from dbsnooze.api.schemas import InstancePublic, Page
+from dbsnooze.api.schemas import InstancePublic, MemberPublic, Page
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
+from dbsnooze.domain import Unit
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import summaries
 from dbsnooze.store.tables import InstanceRow
@@ -42,7 +46,11 @@ SortKey = Literal[
 ]
 
 
-def public(row: InstanceRow, summary: summaries.Summary | None = None) -> InstancePublic:
+def public(
+    row: InstanceRow,
+    summary: summaries.Summary | None = None,
+    stored_members: Sequence[InstanceRow] = (),
+) -> InstancePublic:
     return InstancePublic(
         id=row.id,
         account_id=row.account_id,
@@ -63,7 +71,23 @@ def public(row: InstanceRow, summary: summaries.Summary | None = None) -> Instan
         deleted_at=row.deleted_at,
         last_active_at=summary.last_active_hour if summary else None,
         idle_share=summary.idle_share if summary else None,
+        unit=Unit(row.unit).value,
+        cluster_id=row.cluster_id,
+        engine_mode=row.engine_mode,
+        members=_members(row, stored_members),
+        cannot_stop=why_not_stoppable(service.stop_facts(row)),
     )
+
+
+def _members(cluster: InstanceRow, stored: Sequence[InstanceRow]) -> list[MemberPublic]:
+    """The members the cloud lists for a cluster, with what discovery stored of each."""
+    found = {row.provider_id: row for row in stored}
+    return [
+        MemberPublic(name=name, id=row.id, status=row.status, instance_class=row.instance_class)
+        if (row := found.get(name)) is not None
+        else MemberPublic(name=name)
+        for name in cluster.members or ()
+    ]
 
 
 @router.get("")
@@ -99,11 +123,13 @@ def list_instances(
     )
     rows, total = instance_store.page(session, flt, limit, offset, sort)
     found = summaries.read(session.connection(), [r.id for r in rows])
-    data = [public(r, found.get(r.id)) for r in rows]
+    members = instance_store.members_by_cluster(session, rows)
+    data = [public(r, found.get(r.id), members.get(r.id, ())) for r in rows]
     return Page(data=data, count=total, limit=limit, offset=offset)
 
 
 @router.get("/{instance_id}", responses=errors(404))
 def get_instance(instance_id: Id, session: SessionDep) -> InstancePublic:
     row = instance_store.require(session, instance_id)
-    return public(row, summaries.read(session.connection(), [row.id]).get(row.id))
+    summary = summaries.read(session.connection(), [row.id]).get(row.id)
+    return public(row, summary, instance_store.members_by_cluster(session, [row]).get(row.id, ()))

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore import xform_name
 
-from dbsnooze.domain import CloudAccount, DiscoveredInstance, ProviderError, RegionResult
+from dbsnooze.domain import CloudAccount, DiscoveredInstance, ProviderError, RegionResult, Unit
 from dbsnooze.providers.aws.errors import AWS_ERRORS, credential_secrets, to_provider_error
 from dbsnooze.providers.aws.permissions import action_for
 from dbsnooze.providers.aws.session import ClientCache
@@ -28,6 +28,52 @@ def list_instances(client: Any, region: str) -> tuple[DiscoveredInstance, ...]:
     return tuple(
         _to_instance(item, region) for page in pages for item in page.get("DBInstances", [])
     )
+
+
+def list_clusters(client: Any, region: str) -> tuple[DiscoveredInstance, ...]:
+    """Every Aurora and Multi-AZ DB cluster in the client's region, through all pages (the
+    same call also lists Neptune and DocumentDB clusters, which are not dbsnooze's)."""
+    paginator = client.get_paginator("describe_db_clusters")
+    pages = paginator.paginate(PaginationConfig={"PageSize": DESCRIBE_PAGE_SIZE})
+    return tuple(
+        _to_cluster(item, region)
+        for page in pages
+        for item in page.get("DBClusters", [])
+        if item.get("Engine", "").startswith(CLUSTER_ENGINES)
+    )
+
+
+# Aurora clusters, and Multi-AZ DB clusters (engine mysql or postgres)
+CLUSTER_ENGINES = ("aurora", "mysql", "postgres")
+
+
+def _to_cluster(item: dict[str, Any], region: str) -> DiscoveredInstance:
+    members = tuple(m["DBInstanceIdentifier"] for m in item.get("DBClusterMembers", []))
+    source = item.get("ReplicationSourceIdentifier") or None
+    return DiscoveredInstance(
+        provider_id=item["DBClusterIdentifier"],
+        region=region,
+        engine=item.get("Engine", ""),
+        engine_version=item.get("EngineVersion", ""),
+        instance_class=item.get("DBClusterInstanceClass", ""),  # Multi-AZ DB clusters only
+        status=item.get("Status", "unknown"),
+        tags={tag["Key"]: tag.get("Value", "") for tag in item.get("TagList", [])},
+        created_at=_utc(item.get("ClusterCreateTime")),
+        arn=item.get("DBClusterArn"),
+        replica=source is not None,
+        replica_source=source,
+        read_replicas=tuple(item.get("ReadReplicaIdentifiers", ())),
+        multi_az=bool(item.get("MultiAZ", False)),
+        unit=Unit.CLUSTER,
+        members=members,
+        engine_mode=item.get("EngineMode") or None,
+        global_cluster=_global_name(item.get("GlobalClusterIdentifier")),
+    )
+
+
+def _global_name(value: str | None) -> str | None:
+    # RDS may name the global database by identifier or by ARN (…:global-cluster:NAME)
+    return value.rsplit(":", 1)[-1] if value else None
 
 
 def _to_instance(item: dict[str, Any], region: str) -> DiscoveredInstance:
@@ -63,10 +109,14 @@ def scan_account(cache: ClientCache, account: CloudAccount) -> list[RegionResult
 
 
 def _scan_region(cache: ClientCache, account: CloudAccount, region: str) -> RegionResult:
+    operation = "DescribeDBInstances"
     try:
-        instances = list_instances(cache.client(account, region, "rds"), region)
+        client = cache.client(account, region, "rds")
+        instances = list_instances(client, region)
+        operation = "DescribeDBClusters"
+        instances += list_clusters(client, region)
     except Exception as exc:  # any failure is this region's outcome, never the others'
-        error = _provider_error(exc, account, region, "rds", "DescribeDBInstances")
+        error = _provider_error(exc, account, region, "rds", operation)
         # The scrubbed message only: a raw traceback could echo a key.
         logger.warning(
             "inventory of account %s in %s failed [%s]: %s",
@@ -90,6 +140,7 @@ def check_credentials(cache: ClientCache, account: CloudAccount) -> None:
     _call(cache, account, account.regions[0], "sts", "GetCallerIdentity")
     for region in account.regions:
         _call(cache, account, region, "rds", "DescribeDBInstances", MaxRecords=PROBE_PAGE_SIZE)
+        _call(cache, account, region, "rds", "DescribeDBClusters", MaxRecords=PROBE_PAGE_SIZE)
 
 
 def _call(

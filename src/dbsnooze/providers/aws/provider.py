@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
 from dbsnooze.clock import Clock, utc_now
 from dbsnooze.collect.plan import (
     Call,
@@ -31,9 +32,6 @@ from dbsnooze.providers.aws import inventory, power
 from dbsnooze.providers.aws.cloudwatch import CloudWatchSource
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.providers.base import PlannedCall
-
-# Engines whose instances are members of a cluster: the cluster is stopped, not the member.
-CLUSTER_ENGINES = ("aurora",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +91,7 @@ class AwsProvider:
         return AwsSource(CloudWatchSource(client, bucket))
 
     def stop_blocker(self, instance: DiscoveredInstance) -> str | None:
-        if instance.replica:
-            return "RDS cannot stop a read replica"
-        if instance.engine.startswith(CLUSTER_ENGINES):
-            return "an Aurora instance is stopped with its cluster, not on its own"
-        return None
+        return why_not_stoppable(StopFacts.of(instance))
 
     def read_power(
         self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]

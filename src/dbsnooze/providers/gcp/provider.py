@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dbsnooze.analysis.eligibility import StopFacts, why_not_stoppable
 from dbsnooze.clock import Clock
 from dbsnooze.collect.plan import Estimate, SeriesRequest
 from dbsnooze.collect.throttle import TokenBucket
@@ -90,7 +91,7 @@ class GcpProvider:
         return GcpSource(MonitoringSource(self.sessions.client(account, bucket)))
 
     def stop_blocker(self, instance: DiscoveredInstance) -> str | None:
-        return "Cloud SQL cannot stop a read replica" if instance.replica else None
+        return why_not_stoppable(StopFacts.of(instance))
 
     def read_power(
         self, account: CloudAccount, scope: str, units: Sequence[PowerUnit]
