@@ -23,6 +23,7 @@ from dbsnooze.api.routes import (
     jobs,
     metrics,
     recommendations,
+    savings,
 )
 from dbsnooze.api.sessions import SessionStore
 from dbsnooze.clock import utc_now
@@ -97,7 +98,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         dependencies=[Depends(require_token), *openapi.api_security(settings)],
         responses=openapi.api_errors(settings),
     )
-    for module in (accounts, instances, inventory, metrics, jobs, recommendations):
+    for module in (accounts, instances, inventory, metrics, jobs, recommendations, savings):
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)

@@ -26,6 +26,7 @@ HOUR_SECONDS = 3600.0
 @dataclass(frozen=True, slots=True)
 class Realized:
     instance_id: int
+    instance: str  # its name in the cloud
     hours: float  # asleep because of a schedule within the period
     usd: float | None  # None: no price known for the instance
     usd_per_hour: float | None
@@ -90,20 +91,21 @@ def realized(session: Session, now: datetime, days: int) -> Savings:
     prices = hourly_prices(session, rows)
     predicted = _predictions(session, list(slept))
     items = tuple(
-        _realized(row.id, slept[row.id], prices.get(row.id), predicted.get(row.id))
+        _realized(row, slept[row.id], prices.get(row.id), predicted.get(row.id))
         for row in sorted(rows, key=lambda r: -slept[r.id])
     )
     return Savings(start, now, items)
 
 
 def _realized(
-    instance_id: int,
+    row: InstanceRow,
     hours: float,
     usd_per_hour: float | None,
     predicted: RecommendationRow | None,
 ) -> Realized:
     return Realized(
-        instance_id=instance_id,
+        instance_id=row.id,
+        instance=row.provider_id,
         hours=round(hours, 2),
         usd=None if usd_per_hour is None else round(hours * usd_per_hour, 2),
         usd_per_hour=usd_per_hour,
