@@ -19,7 +19,7 @@ from dbsnooze.context import Context
 from dbsnooze.demo.emulator import Emulator, make_client
 from dbsnooze.demo.fleet import StatSet, put_hourly_stats
 from dbsnooze.discovery import discover
-from dbsnooze.domain import AuthMethod, Credentials, DiscoveredInstance, Provider
+from dbsnooze.domain import AuthMethod, Credentials, DiscoveredInstance, Provider, Unit
 from dbsnooze.metrics import DIMENSION, METRICS, NAMESPACE, STATISTICS
 from dbsnooze.providers.aws.session import ClientCache
 from dbsnooze.store import accounts as account_store
@@ -229,6 +229,12 @@ def _as_described(row: InstanceRow) -> dict[str, Any]:
         "status": row.status,
         "tags": row.tags,
         "created_at": row.cloud_created_at,
+        "multi_az": row.multi_az,
+        "cluster_id": row.cluster_id,
+        "unit": Unit(row.unit),
+        "members": tuple(row.members or ()),
+        "engine_mode": row.engine_mode,
+        "global_cluster": row.global_cluster,
     }
 
 

@@ -24,6 +24,7 @@ from dbsnooze.api.routes import (
     jobs,
     metrics,
     recommendations,
+    savings,
     schedules,
 )
 from dbsnooze.api.sessions import SessionStore
@@ -108,6 +109,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         recommendations,
         schedules,
         actions,
+        savings,
     ):
         api.include_router(module.router)
     app.include_router(api)
