@@ -7,8 +7,10 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from dbsnooze import accounts as account_service
 from dbsnooze.config import Settings
@@ -19,6 +21,7 @@ from dbsnooze.demo.gcp_fleet import GCP_FLEET, PROJECT, GcpDemo
 from dbsnooze.demo.gcpfake import GcpFake, ServiceAccountKey
 from dbsnooze.demo.live_feed import LiveFeed
 from dbsnooze.demo.prices import demo_prices
+from dbsnooze.demo.schedules import DevelopmentSchedules
 from dbsnooze.discovery import discover
 from dbsnooze.domain import AuthMethod, Credentials, Provider
 from dbsnooze.scheduler import Periodic
@@ -65,6 +68,21 @@ def register_gcp_account(ctx: Context, endpoint_url: str, key: ServiceAccountKey
     return account_service.create(ctx, new, "demo").id
 
 
+def write_cli_config(settings: Settings) -> Path:
+    """A config file beside the demo's store, so `dbsnooze ... --config FILE` in another shell
+    works on the running demo's store (and acts on its emulators)."""
+    store = make_url(settings.database_url)
+    database = Path(store.database or "").resolve()
+    path = database.parent / "dbsnooze.env"
+    lines = {
+        "DBSNOOZE_DATABASE_URL": store.set(database=str(database)).render_as_string(),
+        "DBSNOOZE_SECRET_KEY_FILE": str(settings.secret_key_file.resolve()),
+        "DBSNOOZE_LOG_FORMAT": "text",
+    }
+    path.write_text("".join(f"{key}={value}\n" for key, value in lines.items()))
+    return path
+
+
 def seed_gcp(fake: GcpFake, now: datetime, days: int) -> tuple[GcpDemo, ServiceAccountKey]:
     demo = GcpDemo(fake, now, days)
     return demo, demo.seed()
@@ -100,11 +118,19 @@ def run_demo(
             f"[bold green]dbsnooze demo[/bold green] on http://{settings.host}:{settings.port} "
             "(Ctrl-C stops everything)"
         )
+        config = write_cli_config(settings)
+        console.print(
+            f"the CLI on this demo: dbsnooze sleep dev-alice-pg --for 10m --config {config}"
+        )
         feed = LiveFeed(endpoint, fleet, ctx.clock())
         feeder = Periodic("demo-feed", 60, lambda: (feed.tick(ctx.clock()), gcp.tick(ctx.clock())))
+        development = DevelopmentSchedules(ctx, say=console.print)
+        applier = Periodic("demo-schedules", 5, development.tick)
         feeder.start()
+        applier.start()
         try:
             serve(settings, ctx)
         finally:
+            applier.stop()
             feeder.stop()
             ctx.close()
