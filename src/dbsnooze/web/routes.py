@@ -35,6 +35,7 @@ from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
 from dbsnooze.jobs import queue
 from dbsnooze.metrics import CLASS_RAM_BYTES, METRICS, stored_metrics
+from dbsnooze.schedules import savings
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import instances as instance_store
 from dbsnooze.store import recommendations as recommendation_store
@@ -49,6 +50,7 @@ STATIC_DIR = HERE / "static"
 VENDOR_FILES = ("vendor/uPlot.iife.min.js", "vendor/uPlot.min.css")
 RANGES = ("1h", "6h", "12h", "24h", "7d", "30d", "90d")
 DEFAULT_RANGE = "30d"
+SAVINGS_DAYS = 30  # the pages' "saved by schedules" period
 BACKFILL_CHOICES = (1, 7, 14, 30, 60, 90, 180, 365, HARD_MAX_BACKFILL_DAYS)
 JOBS_PER_PAGE = 50
 # Pages load scripts, styles and data from this server only; nothing may frame them.
@@ -158,6 +160,8 @@ def instances_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
         idle_rule=ctx.settings,
         inactive_choices=listing.INACTIVE_CHOICES,
         idle_choices=listing.IDLE_CHOICES,
+        realized=savings.realized(session, now, SAVINGS_DAYS),
+        savings_days=SAVINGS_DAYS,
     )
 
 
@@ -293,6 +297,7 @@ def recommendations_page(request: Request, ctx: ContextDep, session: SessionDep)
     pairs = recommendation_store.listing(session, flt)
     items = [sleep_view.recommendation(rec, row) for rec, row in pairs]
     settings = ctx.settings
+    realized = savings.realized(session, ctx.clock(), SAVINGS_DAYS)
     return _render(
         request,
         "recommendations.html",
@@ -307,4 +312,7 @@ def recommendations_page(request: Request, ctx: ContextDep, session: SessionDep)
         weeks=settings.analysis_weeks,
         min_hours=f"{settings.sleep_min_hours:g}",
         wake_lead=settings.wake_lead_minutes,
+        realized=realized,
+        realized_by_id={r.instance_id: r for r in realized.instances},
+        savings_days=SAVINGS_DAYS,
     )
