@@ -129,7 +129,7 @@ def test_days_is_an_integer_and_every_integer_and_text_is_bounded(settings: Sett
             assert schema["minimum"] >= 0 and schema["maximum"] <= MAX_ID, where
         if schema.get("type") == "string" and not {"enum", "format"} & set(schema):
             assert schema["maxLength"] <= 255 and "\\x00" in schema["pattern"], where
-    assert days == 4  # backfill (2), fleet backfill, schedule preview
+    assert days == 5  # backfill (2), fleet backfill, schedule preview, savings
 
 
 def test_live_errors_have_the_documented_shape_and_status(
