@@ -217,9 +217,7 @@ def _item(
     held = frozenset(
         kind
         for kind in (STOP, START)
-        if (hold := holds.get((row.id, kind))) is not None
-        and want is not None
-        and hold.actor == want.actor
+        if (hold := holds.get((row.id, kind))) is not None and _holds(hold, want)
     )
     return Item(
         instance_id=row.id,
@@ -235,6 +233,14 @@ def _item(
         else None,
         held=held,
     )
+
+
+def _holds(hold: ActionRow, want: Want | None) -> bool:
+    """An earlier skip holds the same wisher; a dry run's "would" holds only while still dry
+    (a schedule switched to live acts in the window it is in)."""
+    if want is None or hold.actor != want.actor:
+        return False
+    return want.dry_run or hold.state != State.DRY_RUN
 
 
 def unit_of(row: InstanceRow) -> PowerUnit:
