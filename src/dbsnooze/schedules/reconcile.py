@@ -79,7 +79,10 @@ def tick(ctx: Context, owner: str, wants: ScheduleWants = schedule_wants) -> Pas
     with transaction(ctx.sessions) as session:
         if not leases.acquire(session, LEASE, owner, now, until):
             return None
-    return run_pass(ctx, owner, wants)
+    report = run_pass(ctx, owner, wants)
+    for error in report.errors:  # ProviderError messages: scrubbed, no secret
+        log.warning("reconciler: %s", error)
+    return report
 
 
 def run_pass(
