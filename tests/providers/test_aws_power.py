@@ -221,3 +221,27 @@ def test_recent_activity_averages_the_last_minutes_per_metric(
     assert found[_unit("app")]["cpu"] == pytest.approx(15.5)  # 11..20
     assert found[_unit("app")]["connections"] == pytest.approx(5.5)
     assert _unit("quiet") not in found
+
+
+def test_recent_activity_reads_an_aurora_cluster_by_its_cluster_dimension(
+    moto_endpoint: str, aws: AwsProvider, account: CloudAccount
+) -> None:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION, endpoint_url=moto_endpoint)
+    minute = NOW.replace(second=0)
+    cloudwatch.put_metric_data(
+        Namespace=NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "DBClusterIdentifier", "Value": "aurora-a"}],
+                "Timestamp": minute - timedelta(minutes=ago),
+                "Value": 30.0,
+            }
+            for ago in range(1, 6)
+        ],
+    )
+    unit = _unit("aurora-a", cluster=True)
+
+    found = aws.recent_activity(account, REGION, [unit, _unit("aurora-a")], minutes=15)
+
+    assert found == {unit: {"cpu": 30.0}}  # the instance of the same name has no data

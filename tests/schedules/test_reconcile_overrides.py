@@ -93,3 +93,20 @@ def test_a_failed_stop_is_retried_with_backoff_and_done_once(world: World) -> No
     assert world.calls() == ["StopDBInstance:app"]
     assert [(a.state, a.attempts) for a in world.actions(db)] == [("done", 2)]
     assert [e[0] for e in world.events()] == ["action.retry", "action.done"]
+
+
+def test_a_pending_retry_made_moot_by_dry_run_is_superseded_not_left_open(world: World) -> None:
+    db = world.instance("app")
+    _override(world, db, "asleep", 60)
+    world.proxy.inject(None, "503", "503")
+    reconcile.run_pass(world.ctx, "w1")
+    world.ctx.settings = world.ctx.settings.model_copy(update={"dry_run": True})
+    world.clock.advance(2 * MINUTE)
+
+    reconcile.run_pass(world.ctx, "w1")
+
+    assert world.calls() == []
+    assert [(a.state, a.reason.split(":")[0]) for a in world.actions(db)] == [
+        ("skipped", "superseded"),
+        ("dry_run", "would stop"),
+    ]

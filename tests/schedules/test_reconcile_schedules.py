@@ -286,3 +286,16 @@ def test_a_throttled_stop_is_retried_by_the_client_and_done_once(world: World) -
 
     assert world.calls() == ["StopDBInstance:app"]
     assert [a.state for a in world.actions(db)] == ["done"]
+
+
+def test_a_dry_run_schedule_switched_to_live_acts_in_the_window_it_is_in(world: World) -> None:
+    db = world.instance("app")
+    schedule_id = _schedule(world, (db,), dry_run=True)
+    _at(world, _day(18, 19))
+    with transaction(world.ctx.sessions) as session:
+        schedules.set_dry_run(session, schedule_id, False, world.clock())
+
+    _at(world, _day(18, 19, 30))
+
+    assert world.calls() == ["StopDBInstance:app"]
+    assert [a.state for a in world.actions(db)] == ["dry_run", "done"]

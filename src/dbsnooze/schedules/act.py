@@ -105,6 +105,9 @@ def _record(ctx: Context, item: Item, decision: Decision, state: State, now: dat
         holds_until=decision.hold_until,
     )
     with transaction(ctx.sessions) as session:
+        if item.open is not None and decision.cancel_open is None:  # e.g. a retry now moot
+            _cancel(session, item.open.id, f"superseded: {decision.reason}", now)
+            session.flush()
         row = actions.add(session, new, now)
         if row is None:
             return "lost"

@@ -79,7 +79,10 @@ def tick(ctx: Context, owner: str, wants: ScheduleWants = schedule_wants) -> Pas
     with transaction(ctx.sessions) as session:
         if not leases.acquire(session, LEASE, owner, now, until):
             return None
-    return run_pass(ctx, owner, wants)
+    report = run_pass(ctx, owner, wants)
+    for error in report.errors:  # ProviderError messages: scrubbed, no secret
+        log.warning("reconciler: %s", error)
+    return report
 
 
 def run_pass(
@@ -217,9 +220,7 @@ def _item(
     held = frozenset(
         kind
         for kind in (STOP, START)
-        if (hold := holds.get((row.id, kind))) is not None
-        and want is not None
-        and hold.actor == want.actor
+        if (hold := holds.get((row.id, kind))) is not None and _holds(hold, want)
     )
     return Item(
         instance_id=row.id,
@@ -235,6 +236,14 @@ def _item(
         else None,
         held=held,
     )
+
+
+def _holds(hold: ActionRow, want: Want | None) -> bool:
+    """An earlier skip holds the same wisher; a dry run's "would" holds only while still dry
+    (a schedule switched to live acts in the window it is in)."""
+    if want is None or hold.actor != want.actor:
+        return False
+    return want.dry_run or hold.state != State.DRY_RUN
 
 
 def unit_of(row: InstanceRow) -> PowerUnit:
