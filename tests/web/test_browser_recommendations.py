@@ -63,7 +63,9 @@ def test_every_profile_gets_its_recommendation(page: Page, advised: Served) -> N
     expect(page.locator("#recommendations-table tbody tr")).to_have_count(15)
     expect(page.locator("#fleet-saving")).to_contain_text(re.compile(r"\$[\d,]+\.\d\d a month"))
     expect(page.locator("#fleet-saving")).to_contain_text("demo prices")
-    expect(page.locator("section[aria-labelledby=saving-title]")).to_contain_text("keep being billed")
+    expect(page.locator("section[aria-labelledby=saving-title]")).to_contain_text(
+        "keep being billed"
+    )
     for name in SLEEPERS + STAGING:
         row = _row(page, name)
         expect(row).to_have_attribute("data-kind", "sleep")

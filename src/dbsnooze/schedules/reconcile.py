@@ -23,7 +23,7 @@ from dbsnooze.analysis.eligibility import why_not_stoppable
 from dbsnooze.analysis.idle import HourClass, classify_hour
 from dbsnooze.analysis.service import stop_facts
 from dbsnooze.context import Context
-from dbsnooze.domain import CloudAccount, Power, PowerReading, PowerUnit, ProviderError
+from dbsnooze.domain import CloudAccount, Power, PowerReading, ProviderError
 from dbsnooze.providers.registry import provider
 from dbsnooze.schedules.act import Item, carry_out
 from dbsnooze.schedules.decide import (
@@ -41,6 +41,7 @@ from dbsnooze.schedules.decide import (
 from dbsnooze.schedules.wants import schedule_wants
 from dbsnooze.store import accounts as account_store
 from dbsnooze.store import actions, leases, overrides, thresholds
+from dbsnooze.store import instances as instance_store
 from dbsnooze.store.actions import State
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import ActionRow, InstanceRow
@@ -227,7 +228,7 @@ def _item(
         name=row.provider_id,
         account=account,
         provider=row.provider,
-        unit=unit_of(row),
+        unit=instance_store.power_unit(row),
         want=want,
         ineligible=why_not_stoppable(stop_facts(row)),
         open=pending.get(row.id),
@@ -244,12 +245,6 @@ def _holds(hold: ActionRow, want: Want | None) -> bool:
     if want is None or hold.actor != want.actor:
         return False
     return want.dry_run or hold.state != State.DRY_RUN
-
-
-def unit_of(row: InstanceRow) -> PowerUnit:
-    """What a stop or start of this row acts on: the instance, in its scan unit (an AWS region,
-    a GCP project). An Aurora cluster row (discovered with DescribeDBClusters) is the cluster."""
-    return PowerUnit(row.scan_unit, row.provider_id, cluster=False)
 
 
 def _facts(item: Item, readings: dict[int, PowerReading], now: datetime) -> Facts:
