@@ -41,7 +41,7 @@ def _cluster(world: World) -> dict[str, int]:
 
 def _cluster_calls(world: World) -> list[str]:
     return [
-        f"{r.operation}:{r.params.get('DBClusterIdentifier') or r.params.get('DBInstanceIdentifier')}"
+        f"{r.operation}:{r.params.get('DBClusterIdentifier', r.params.get('DBInstanceIdentifier'))}"
         for r in world.proxy.forwarded(
             "StopDBCluster", "StartDBCluster", "StopDBInstance", "StartDBInstance"
         )
