@@ -46,6 +46,7 @@ def test_sleep_now_stops_the_instance_and_the_panel_says_until_when(
     expect(page.locator("#schedule-override")).to_contain_text("keep asleep until")
     expect(page.locator("#schedule-next")).to_contain_text("start at")
     assert world.calls() == ["StopDBInstance:app"]
+    expect(panel).to_have_attribute("data-markers", "1")  # the stop, a marker on the charts
     page.get_by_role("button", name="Clear override").click()
     expect(page.locator("#schedule-status")).to_contain_text("Override cleared")
     expect(page.locator("#schedule-clear")).to_be_hidden()

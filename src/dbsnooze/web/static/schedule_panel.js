@@ -50,6 +50,20 @@
       return;
     }
     show(result.data);
+    await markers();
+  }
+
+  // Done stops and starts as markers on the charts (the newest 200).
+  async function markers() {
+    const query = "?instance_id=" + panel.dataset.instanceId + "&state=done&limit=200";
+    const result = await api("GET", "/api/v1/actions" + query);
+    const page = window.dbsnooze.instancePage;
+    if (!result.ok || !page) return;
+    const events = result.data.data
+      .filter((a) => a.finished_at)
+      .map((a) => ({ at: a.finished_at, label: (a.kind === "stop" ? "stopped" : "started") + " by " + a.actor }));
+    page.setEvents(events);
+    panel.dataset.markers = String(events.length);
   }
 
   function tomorrowMorning() {
