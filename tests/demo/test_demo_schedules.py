@@ -3,7 +3,7 @@ dry run, as soon as it is analysed; production is left alone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from dbsnooze.demo.fleet import FLEET
 from dbsnooze.demo.prices import demo_prices
 from dbsnooze.demo.schedules import DevelopmentSchedules
 from dbsnooze.store import prices as price_store
+from dbsnooze.store import recommendations
 from dbsnooze.store import schedules as schedule_store
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import ScheduleRow
@@ -28,7 +29,14 @@ def test_development_instances_get_dry_run_schedules_once_analysed(ctx: Context)
     said: list[str] = []
     development = DevelopmentSchedules(ctx, say=said.append)
     development.tick()  # nothing analysed yet: nothing applied, asked again next time
+    ctx.clock = lambda: NOW - timedelta(days=60)  # analysed before its history was backfilled
+    runner.recompute(ctx)
+    with ctx.sessions() as session:
+        early = recommendations.of_instance(session, ids["dev-alice-pg"])
+        assert early is not None and early.kind == "not_enough_history"
+    development.tick()
     assert development.applied == [] and development.handled == set()
+    ctx.clock = lambda: NOW
     with transaction(ctx.sessions) as session:
         price_store.save(session, demo_prices(), NOW)
     runner.recompute(ctx)

@@ -51,8 +51,8 @@ class DevelopmentSchedules:
         now = self.ctx.clock()
         with transaction(self.ctx.sessions) as session:
             found = recommendations.of_instance(session, instance_id)
-            if found is None:
-                return  # not analysed yet: asked again next tick
+            if found is None or found.kind == Kind.NOT_ENOUGH_HISTORY.value:
+                return  # not analysed with its history yet (backfill runs): asked again
             self.handled.add(instance_id)
             if found.kind != Kind.SLEEP.value or schedule_store.schedules_of(session, instance_id):
                 return
