@@ -3,11 +3,13 @@ call per change, transitions waited out, expiry, eligibility, dry run, retries."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from dbsnooze.schedules import reconcile
-from dbsnooze.store import overrides
+from dbsnooze.schedules.spec import ScheduleSpec, Window
+from dbsnooze.store import overrides, schedules
 from dbsnooze.store.db import transaction
+from dbsnooze.store.schedules import Settings
 from reconhelp import World
 
 MINUTE = timedelta(minutes=1)
@@ -46,6 +48,23 @@ def test_a_sleep_override_stops_once_waits_out_stopping_and_wakes_when_it_ends(
         ("action.done", "user:ann"),
         ("action.done", "user:ann"),
     ]
+
+
+def test_a_sleep_override_ends_with_a_start_even_when_the_schedule_is_in_dry_run(
+    world: World,
+) -> None:
+    db = world.instance("dev")  # follows a dry-run schedule whose window does not hold now
+    nights = Settings(ScheduleSpec("UTC", (Window(tuple(range(7)), time(1), time(2)),)))
+    with transaction(world.ctx.sessions) as session:
+        schedules.create(session, "nights", nights, "user:ann", world.clock(), (db,))
+    _override(world, db, "asleep", 10)
+    _passes(world, 6)
+    assert world.status("dev") == "stopped"
+    world.clock.advance(10 * MINUTE)  # the override ends: the person's stop is undone
+    _passes(world, 2)
+
+    assert world.calls() == ["StopDBInstance:dev", "StartDBInstance:dev"]
+    assert [(a.kind, a.state) for a in world.actions(db)] == [("stop", "done"), ("start", "done")]
 
 
 def test_an_ineligible_instance_is_never_called_and_its_reason_is_recorded_once(

@@ -185,13 +185,16 @@ def _want(
             override.created_at,
             dry_run=dry_run,
         )
-    want = scheduled.get(instance_id)
-    if want is not None:
-        return want if not dry_run or want.dry_run else _dry(want)
     last = done.get(instance_id)
+    restore = None
     if last is not None and last.kind == STOP and last.actor.startswith("user:"):
-        return Want(False, Source.RESTORE, last.actor, dry_run=dry_run)
-    return None
+        restore = Want(False, Source.RESTORE, last.actor, dry_run=dry_run)
+    want = scheduled.get(instance_id)
+    if want is None:
+        return restore
+    if restore is not None and want.dry_run and not want.asleep:
+        return restore  # a schedule in dry run only watches: a person's stop that ended is undone
+    return want if not dry_run or want.dry_run else _dry(want)
 
 
 def _dry(want: Want) -> Want:
