@@ -7,27 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from dbsnooze import cli
+from clihelp import run
 from dbsnooze.context import Context
 from dbsnooze.store import recommendations
 from fleethelp import seed_store
 
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture()
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> None:
-    monkeypatch.setenv("DBSNOOZE_DATABASE_URL", store_url)
-    monkeypatch.setenv("DBSNOOZE_SECRET_KEY_FILE", str(tmp_path / "dbsnooze.key"))
-    monkeypatch.setenv("DBSNOOZE_LOG_LEVEL", "WARNING")
-    monkeypatch.setattr(cli.console, "width", 250)
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli.app, list(args))
-    return result.exit_code, result.output
 
 
 PRICES = """instance_class,engine,region,deployment,usd_per_hour

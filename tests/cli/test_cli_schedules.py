@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import time
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from dbsnooze import cli
+from clihelp import run
 from dbsnooze.cli_schedules import parse_window
 from dbsnooze.context import Context
 from dbsnooze.errors import Unprocessable
 from dbsnooze.schedules.spec import Window
 from schedhelp import db, fleet
-
-
-@pytest.fixture()
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> None:
-    monkeypatch.setenv("DBSNOOZE_DATABASE_URL", store_url)
-    monkeypatch.setenv("DBSNOOZE_SECRET_KEY_FILE", str(tmp_path / "dbsnooze.key"))
-    monkeypatch.setenv("DBSNOOZE_LOG_LEVEL", "WARNING")
-    monkeypatch.setattr(cli.console, "width", 250)
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli.app, list(args))
-    return result.exit_code, result.output
 
 
 def test_windows_are_written_as_days_and_times() -> None:
