@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from webhelp import TIMEZONE, TOKEN, Console, Served, serve
+from webhelp import TIMEZONE, TOKEN, Console, Served, serve, web_settings
 
 from dbsnooze.analysis import decisions, runner
 from dbsnooze.config import Settings
@@ -92,21 +92,6 @@ def page(browser: Browser, console: Console) -> Iterator[Page]:
     assert console.unexpected() == [], "the browser console had errors"
 
 
-def _settings(directory: Path, **extra: object) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{directory / 'store.db'}",
-        secret_key_file=directory / "dbsnooze.key",
-        run_scheduler=False,
-        run_collector=False,
-        auto_backfill=False,
-        backfill_max_days=14,
-        backfill_default_days=7,
-        cloud_max_attempts=3,
-        cloud_timeout_seconds=5,
-        **extra,
-    )
-
-
 def _fleet_context(settings: Settings, endpoint_url: str) -> Context:
     ctx = build_context(settings)
     upgrade(ctx.engine)
@@ -145,7 +130,7 @@ def fleet(
     seeded: Emulator, chromium_path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """An open loopback server (no token) with a job worker, over the discovered demo fleet."""
-    settings = _settings(tmp_path_factory.mktemp("fleet"), api_token=None)
+    settings = web_settings(tmp_path_factory.mktemp("fleet"), api_token=None)
     yield from _serve_fleet(settings, seeded.endpoint_url)
 
 
@@ -154,7 +139,7 @@ def locked(
     seeded: Emulator, chromium_path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """A server with an API token and no worker, so a queued job stays queued."""
-    settings = _settings(tmp_path_factory.mktemp("locked"), api_token=TOKEN, run_worker=False)
+    settings = web_settings(tmp_path_factory.mktemp("locked"), api_token=TOKEN, run_worker=False)
     yield from _serve_fleet(settings, seeded.endpoint_url)
 
 
@@ -163,7 +148,7 @@ def idle(
     seeded: Emulator, chromium_path: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     """An open loopback server (no token) without a worker, so a queued job stays queued."""
-    settings = _settings(tmp_path_factory.mktemp("idle"), api_token=None, run_worker=False)
+    settings = web_settings(tmp_path_factory.mktemp("idle"), api_token=None, run_worker=False)
     yield from _serve_fleet(settings, seeded.endpoint_url)
 
 
@@ -173,7 +158,7 @@ def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with prices, computed recommendations and one queued backfill of the three production
     instances: every page has something to show. No emulator: nothing here calls the cloud."""
     directory = tmp_path_factory.mktemp("site")
-    settings = _settings(directory, api_token=TOKEN, run_worker=False)
+    settings = web_settings(directory, api_token=TOKEN, run_worker=False)
     ctx = build_context(settings)
     upgrade(ctx.engine)
     now = datetime.now(UTC)
@@ -203,7 +188,7 @@ def broken(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     is the 503 error page."""
     home = tmp_path_factory.mktemp("broken") / "data"
     home.mkdir()
-    settings = _settings(home, api_token=None, run_worker=False)
+    settings = web_settings(home, api_token=None, run_worker=False)
     ctx = build_context(settings)
     upgrade(ctx.engine)
     away = home.with_name("away")

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from webhelp import Served, call, screenshot_path, serve
+from webhelp import Served, call, screenshot_path, serve, web_settings
 
 from dbsnooze.analysis import runner
-from dbsnooze.config import Settings
 from dbsnooze.context import build_context
 from dbsnooze.demo.prices import demo_prices
 from dbsnooze.store import prices as price_store
@@ -32,13 +31,7 @@ PRODUCTION = ("orders-prod", "payments-prod", "catalog-prod", "orders-prod-eu", 
 @pytest.fixture(scope="module")
 def advised(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     directory = tmp_path_factory.mktemp("advised")
-    settings = Settings(
-        database_url=f"sqlite:///{directory / 'store.db'}",
-        secret_key_file=directory / "dbsnooze.key",
-        run_scheduler=False,
-        run_collector=False,
-        run_worker=False,
-    )
+    settings = web_settings(directory, run_worker=False)
     ctx = build_context(settings)
     upgrade(ctx.engine)
     now = datetime.now(UTC)

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
-from webhelp import TOKEN, Served, call, screenshot_path, serve
+from webhelp import TOKEN, Served, call, screenshot_path, serve, web_settings
 
-from dbsnooze.config import Settings
 from dbsnooze.context import build_context
 from dbsnooze.schedules import service
 from dbsnooze.schedules.spec import ScheduleSpec
@@ -23,14 +22,7 @@ from schedhelp import db, fleet
 def planned(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A server with a login, two instances and an empty schedule holding one of them."""
     directory = tmp_path_factory.mktemp("planned")
-    settings = Settings(
-        database_url=f"sqlite:///{directory / 'store.db'}",
-        secret_key_file=directory / "dbsnooze.key",
-        run_scheduler=False,
-        run_collector=False,
-        run_worker=False,
-        api_token=TOKEN,
-    )
+    settings = web_settings(directory, api_token=TOKEN, run_worker=False)
     ctx = build_context(settings)
     upgrade(ctx.engine)
     now = datetime.now(UTC)

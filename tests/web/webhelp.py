@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dbsnooze.config import Settings
 from liveserver import Served as Served  # the browser tests' server, shared with others
 from liveserver import serve as serve
 from loopback import LoopbackServer
@@ -18,6 +19,22 @@ from loopback import LoopbackServer
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 TIMEZONE = "America/New_York"  # not UTC, so a page that ignored the viewer's zone would show
 TOKEN = "browser-test-token-7f3a9c"
+
+
+def web_settings(directory: Path, **extra: object) -> Settings:
+    """A served store in `directory`: no scheduler or collector, quick cloud retries."""
+    return Settings(
+        database_url=f"sqlite:///{directory / 'store.db'}",
+        secret_key_file=directory / "dbsnooze.key",
+        run_scheduler=False,
+        run_collector=False,
+        auto_backfill=False,
+        backfill_max_days=14,
+        backfill_default_days=7,
+        cloud_max_attempts=3,
+        cloud_timeout_seconds=5,
+        **extra,
+    )
 
 
 class Console:
