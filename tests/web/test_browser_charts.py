@@ -402,6 +402,9 @@ def test_event_markers_can_be_fed_to_the_charts(page: Page, fleet: Served) -> No
     history = _history(fleet, instance_id, "range=7d")
     page.goto(_url(fleet, "dev-alice-pg", "?range=7d"))
     _ready(page)
+    # the schedule panel feeds the done actions (none here) once loaded; wait so it cannot
+    # replace the markers set below
+    expect(page.locator("#schedule-panel")).to_have_attribute("data-markers", "0")
     before = _colour_pixels(page, "read_iops", MARKER)
     at = history["hours"][80]
     page.evaluate("at => window.dbsnooze.instancePage.setEvents([{ at, label: 'stopped' }])", at)
