@@ -12,8 +12,9 @@ import pytest
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
-from dbsnooze.store.db import scratch_schema, upgrade
+from dbsnooze.store.db import scratch_schema
 from faultproxy import FaultProxy
+from migrated import migrate
 
 PG_URL = os.environ.get("DBSNOOZE_TEST_POSTGRES_URL")
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -103,6 +104,6 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture()
 def ctx(settings: Settings) -> Iterator[Context]:
     context = build_context(settings)
-    upgrade(context.engine)
+    migrate(context.engine)
     yield context
     context.close()

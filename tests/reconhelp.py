@@ -15,10 +15,10 @@ from sqlalchemy import select
 from dbsnooze.config import Settings
 from dbsnooze.context import Context, build_context
 from dbsnooze.demo.emulator import Emulator
-from dbsnooze.store.db import upgrade
 from dbsnooze.store.tables import ActionRow, EventRow
 from faultproxy import FaultProxy
 from metricshelp import Clock, register
+from migrated import migrate
 from rdslayer import RdsLayer
 
 REGION = "us-east-1"
@@ -83,7 +83,7 @@ def world_of(settings: Settings, moto: Emulator) -> Iterator[World]:
     clock = Clock(START)
     with RdsLayer(moto.endpoint_url, clock) as layer, FaultProxy(layer.url) as proxy:
         ctx = build_context(settings.model_copy(update={"cloud_max_attempts": 2}), clock)
-        upgrade(ctx.engine)
+        migrate(ctx.engine)
         try:
             yield World(ctx, clock, layer, proxy, moto)
         finally:

@@ -24,8 +24,8 @@ from dbsnooze.demo.emulator import Emulator
 from dbsnooze.demo.fleet import seed
 from dbsnooze.demo.runner import register_demo_account
 from dbsnooze.discovery import discover
-from dbsnooze.store.db import upgrade
 from liveserver import Served, serve
+from migrated import migrate
 
 TOKEN = "fuzz-test-token-6c1e0a9b52d84f37a1"
 SEED = 20261118
@@ -103,7 +103,7 @@ def live(settings: Settings, moto: Emulator) -> Iterator[Served]:
         update={"api_token": SecretStr(TOKEN), "auto_backfill": False, "cloud_max_attempts": 1}
     )
     ctx = build_context(locked)
-    upgrade(ctx.engine)
+    migrate(ctx.engine)
     register_demo_account(ctx, moto.endpoint_url)
     discover(ctx, "fuzz-test")
     try:

@@ -28,10 +28,11 @@ from dbsnooze.jobs import backfill
 from dbsnooze.store import prices as price_store
 from dbsnooze.store import recommendations
 from dbsnooze.store import schedules as schedule_store
-from dbsnooze.store.db import transaction, upgrade
+from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow
 from dbsnooze.web.routes import vendor_ready
 from fleethelp import seed_store
+from migrated import migrate
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -94,7 +95,7 @@ def page(browser: Browser, console: Console) -> Iterator[Page]:
 
 def _fleet_context(settings: Settings, endpoint_url: str) -> Context:
     ctx = build_context(settings)
-    upgrade(ctx.engine)
+    migrate(ctx.engine)
     register_demo_account(ctx, endpoint_url)
     discover(ctx, "browser-tests")
     return ctx
@@ -160,7 +161,7 @@ def site(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     directory = tmp_path_factory.mktemp("site")
     settings = web_settings(directory, api_token=TOKEN, run_worker=False)
     ctx = build_context(settings)
-    upgrade(ctx.engine)
+    migrate(ctx.engine)
     now = datetime.now(UTC)
     ids = seed_store(ctx, now)
     with transaction(ctx.sessions) as session:
@@ -190,7 +191,7 @@ def broken(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     home.mkdir()
     settings = web_settings(home, api_token=None, run_worker=False)
     ctx = build_context(settings)
-    upgrade(ctx.engine)
+    migrate(ctx.engine)
     away = home.with_name("away")
     try:
         with serve(settings, ctx) as served:

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, StorageState, expect
 from sitepages import (
     DESKTOP,
+    HEIGHT,
     LAPTOP,
     PAGES,
     PHONE,
@@ -34,20 +35,19 @@ def signed_in(browser: Browser, site: Served) -> StorageState:
     return signed_in_state(browser, site)
 
 
-@pytest.mark.parametrize("width", [PHONE, TABLET, LAPTOP])
 @pytest.mark.parametrize("site_page", PAGES, ids=[p.name for p in PAGES])
 def test_no_page_scrolls_sideways(
-    browser: Browser,
-    request: pytest.FixtureRequest,
-    signed_in: StorageState,
-    site_page: SitePage,
-    width: int,
+    browser: Browser, request: pytest.FixtureRequest, signed_in: StorageState, site_page: SitePage
 ) -> None:
+    """Drawn on a phone, then the window widened to a tablet's and a laptop's width."""
     served: Served = request.getfixturevalue("broken" if site_page.server == "broken" else "site")
-    with opened(browser, served, site_page, width, state=signed_in) as page:
-        size = page_overflow(page)
-        assert size["scroll"] <= size["client"], f"{site_page.name} is {size['scroll']} px wide"
-        assert size["client"] == width
+    with opened(browser, served, site_page, PHONE, state=signed_in) as page:
+        for width in (PHONE, TABLET, LAPTOP):
+            page.set_viewport_size({"width": width, "height": HEIGHT[width]})
+            page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done()))")
+            size = page_overflow(page)
+            assert size["scroll"] <= size["client"], f"{site_page.name} is {size['scroll']} px wide"
+            assert size["client"] == width
 
 
 def test_wide_tables_scroll_inside_their_own_box_on_a_phone(

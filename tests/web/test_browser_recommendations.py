@@ -19,8 +19,9 @@ from dbsnooze.analysis import runner
 from dbsnooze.context import build_context
 from dbsnooze.demo.prices import demo_prices
 from dbsnooze.store import prices as price_store
-from dbsnooze.store.db import transaction, upgrade
+from dbsnooze.store.db import transaction
 from fleethelp import seed_store
+from migrated import migrate
 
 SLEEPERS = ("dev-alice-pg", "dev-bob-mysql", "dev-chloe-maria", "analytics-poc")
 STAGING = ("billing-staging", "search-staging", "billing-staging-eu")
@@ -33,7 +34,7 @@ def advised(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     directory = tmp_path_factory.mktemp("advised")
     settings = web_settings(directory, run_worker=False)
     ctx = build_context(settings)
-    upgrade(ctx.engine)
+    migrate(ctx.engine)
     now = datetime.now(UTC)
     ids = seed_store(ctx, now)
     with transaction(ctx.sessions) as session:

@@ -13,8 +13,9 @@ from webhelp import TOKEN, Served, call, screenshot_path, serve, web_settings
 from dbsnooze.context import build_context
 from dbsnooze.schedules import service
 from dbsnooze.schedules.spec import ScheduleSpec
-from dbsnooze.store.db import transaction, upgrade
+from dbsnooze.store.db import transaction
 from dbsnooze.store.schedules import Settings as ScheduleSettings
+from migrated import migrate
 from schedhelp import db, fleet
 
 
@@ -24,7 +25,7 @@ def planned(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     directory = tmp_path_factory.mktemp("planned")
     settings = web_settings(directory, api_token=TOKEN, run_worker=False)
     ctx = build_context(settings)
-    upgrade(ctx.engine)
+    migrate(ctx.engine)
     now = datetime.now(UTC)
     ids = fleet(ctx, db("shop-dev"), db("shop-test"), now=now)
     with transaction(ctx.sessions) as session:
