@@ -106,7 +106,7 @@ def run_pass(
         for item in items
         if item.instance_id in readings
     }
-    guarded = [i for i in items if decisions.get(i.instance_id, _NONE).guard]
+    guarded = [i for i in items if _guarded(decisions.get(i.instance_id, _NONE))]
     busy = _busy(ctx, guarded, rules, report)
     for item in items:
         decision = decisions.get(item.instance_id)
@@ -127,6 +127,11 @@ def run_pass(
 
 
 _NONE = Decision(Verdict.NOTHING, "")
+
+
+def _guarded(decision: Decision) -> bool:
+    """A stop the guard checks now (one whose retry is not due yet costs no activity read)."""
+    return decision.guard and decision.verdict is Verdict.ACT
 
 
 # --- gathering --------------------------------------------------------------------------------
