@@ -99,7 +99,7 @@ def run_pass(
         overrides.expire(session, now)
     with ctx.sessions() as session:
         items = _gather(ctx, session, now, wants, only)
-        rules = thresholds.read(session.connection(), [i.instance_id for i in items])
+        rules = _rules(session, items)
     readings = _read_power(ctx, items, report)
     decisions = {
         item.instance_id: decide(item.want, _facts(item, readings, now))
@@ -158,6 +158,21 @@ def _gather(
         want = _want(row.id, scheduled, kept, done, ctx.settings.dry_run)
         items.append(_item(row, accounts[row.account_id], want, pending, done, holds))
     return items
+
+
+def _rules(session: Session, items: Sequence[Item]) -> dict[int, thresholds.InstanceRule]:
+    """Each item's idle rule for the stop guard; a cluster, which has none of its own, is judged
+    by the strictest of its stored members' rules, never by looser ones than any member's."""
+    ids = [item.instance_id for item in items]
+    rows = (session.get(InstanceRow, item.instance_id) for item in items if item.unit.cluster)
+    clusters = [row for row in rows if row is not None]  # loaded by _gather: no query
+    members = instance_store.members_by_cluster(session, clusters)
+    member_ids = [m.id for found in members.values() for m in found]
+    rules = thresholds.read(session.connection(), ids + member_ids)
+    for cluster in clusters:
+        found = members.get(cluster.id, [])
+        rules[cluster.id] = thresholds.strictest(rules[m.id] for m in found)
+    return {i: rules[i] for i in ids}
 
 
 def _all_open(session: Session) -> dict[int, ActionRow]:
