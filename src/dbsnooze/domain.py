@@ -139,13 +139,17 @@ class RegionResult:
 class ProviderError(Exception):
     """A cloud call failed in a way worth telling the user; the message holds no secret.
     `retryable`: trying the same call again later may succeed (throttled, 5xx, a conflicting
-    state that will pass)."""
+    state that will pass). `busy`: the cloud refused because another operation runs on the
+    unit (a backup, maintenance, an earlier change): a state to wait out, not a failure."""
 
-    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str, retryable: bool = False, *, busy: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.retryable = retryable
+        self.retryable = retryable or busy
+        self.busy = busy
 
 
 class Power(enum.StrEnum):

@@ -129,8 +129,20 @@ def test_apply_makes_a_dry_run_schedule_then_updates_it(
         "window Mon-Thu 19:00-07:40",
         "window Fri 19:00-Mon 07:40",
     ]
+    assert schedule["origin_instance_id"] == fleet["dev-bob-mysql"]
     assert api.post(f"{BASE}/{item['id']}/apply", json={}).status_code == 200
     assert api.get("/api/v1/schedules").json()["count"] == 1  # the same one, updated
+    path = f"/api/v1/schedules/{schedule['id']}"
+    read_only = api.patch(path, json={"origin_instance_id": fleet["orders-prod"]})
+    assert read_only.status_code == 422
+    assert api.patch(path, json={"name": "bob's nights", "dry_run": False}).status_code == 200
+
+    again = api.post(f"{BASE}/{item['id']}/apply", json={})  # found by its origin, not its name
+
+    assert again.status_code == 200, again.text
+    (renamed,) = api.get("/api/v1/schedules").json()["data"]
+    assert (renamed["id"], renamed["name"]) == (schedule["id"], "bob's nights")
+    assert renamed["origin_instance_id"] == fleet["dev-bob-mysql"] and not renamed["dry_run"]
 
 
 def test_apply_refuses_an_instance_that_has_another_schedule(

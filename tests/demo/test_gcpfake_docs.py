@@ -69,6 +69,24 @@ DOC_OPERATION_KEYS = {
     "acquireSsrsLeaseContext", "subOperationType",
 }  # fmt: skip
 DOC_OPERATION_STATUS = {"SQL_OPERATION_STATUS_UNSPECIFIED", "PENDING", "RUNNING", "DONE"}
+# Cloud SQL Admin's refusal of a change while another operation runs on the instance, as users
+# of the API quote it (e.g. apache/airflow issue 62671; Go clients print it as "googleapi: Error
+# 409: Operation failed because another operation was already in progress., operationInProgress")
+DOC_OPERATION_IN_PROGRESS = {
+    "error": {
+        "code": 409,
+        "message": "Operation failed because another operation was already in progress. Try "
+        "your request after the current operation is complete.",
+        "errors": [
+            {
+                "message": "Operation failed because another operation was already in progress. "
+                "Try your request after the current operation is complete.",
+                "domain": "global",
+                "reason": "operationInProgress",
+            }
+        ],
+    }
+}
 
 # Cloud Monitoring API v3, "Method: projects.timeSeries.list" (cloud.google.com/monitoring/
 # api/ref_v3/rest/v3/projects.timeSeries/list): GET https://monitoring.googleapis.com/v3/
@@ -179,9 +197,12 @@ def test_the_documented_stop_request_answers_an_operation(
         and body["settings"].keys() == DOC_PATCH_BODY["settings"].keys()
     )
 
-    answer = google_session(key).request(DOC_PATCH_METHOD, fake.url + path, json=body)
+    session = google_session(key)
+    answer = session.request(DOC_PATCH_METHOD, fake.url + path, json=body)
+    again = session.request(DOC_PATCH_METHOD, fake.url + path, json=body)  # the first runs
 
     operation = answer.json()
+    assert (again.status_code, again.json()) == (409, DOC_OPERATION_IN_PROGRESS)
     _keys_as_documented(operation, DOC_OPERATION_KEYS)
     assert operation["kind"] == "sql#operation"
     assert operation["status"] in DOC_OPERATION_STATUS

@@ -104,6 +104,25 @@ def test_an_operation_still_running_after_the_bound_is_a_retryable_error(
     assert len(sleeps) == 5
 
 
+def test_a_stop_while_another_operation_runs_waits_for_it(
+    fleet: GcpFake, key: ServiceAccountKey
+) -> None:
+    backup = fleet.sql.start_operation(PROJECT, "shop", "BACKUP_VOLUME")
+    gcp = client(account(fleet.url, key))
+
+    with pytest.raises(ProviderError) as caught:
+        set_power(gcp, unit("shop"), False, POLL, Sleeps())
+    fleet.sql.finish_operation(PROJECT, backup)
+    asleep = set_power(gcp, unit("shop"), False, POLL, Sleeps())
+
+    refused = caught.value
+    assert (refused.code, refused.busy, refused.retryable) == ("operation_in_progress", True, True)
+    assert refused.message.startswith("stopping shop: another operation is running")
+    assert "Operation failed because another operation was already in progress" in refused.message
+    assert len(fleet.faults.requests("/instances/shop", "PATCH")) == 2  # 409 is not re-sent
+    assert asleep.state is Power.ASLEEP
+
+
 def test_a_replica_is_refused_by_the_cloud_and_not_retryable(
     fleet: GcpFake, key: ServiceAccountKey
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from dbsnooze.api.app import create_app
 from dbsnooze.config import Settings
@@ -141,6 +141,23 @@ def test_the_instances_page_shows_sparkline_coverage_and_last_activity(
     assert "(30 h partial, 138 h missing)" in coverage[:200]
     assert "CPU of db-0001, last 7 days: average" in row
     assert re.search(r'<time datetime="[^"]+" data-style="relative">', row)
+
+
+def test_a_cluster_row_is_marked_with_its_member_count(client: TestClient, ctx: Context) -> None:
+    add_fleet(ctx, 2, hours=0)
+    with transaction(ctx.sessions) as session:
+        account_id = session.scalars(select(AccountRow.id)).one()
+        cluster = _instance(account_id, "shop", ctx.clock())
+        cluster.unit, cluster.members = "cluster", ["db-0000", "db-0001"]
+        session.add(cluster)
+
+    html = client.get("/").text
+
+    row = html[html.index('data-name="shop"') :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="badge unit">cluster</span> <span class="muted">2 members</span>' in row
+    instance = html[html.index('data-name="db-0000"') :]
+    assert "badge unit" not in instance[: instance.index("</tr>")]
 
 
 def test_open_loopback_pages_have_no_login_and_strict_headers(client: TestClient) -> None:

@@ -118,6 +118,9 @@ class SchedulePublic(BaseModel):
     guard_grace_minutes: int
     selector: SelectorPublic
     instance_ids: list[int]  # assigned explicitly
+    # read-only: the instance whose applied sleep recommendation made it (applying again
+    # updates this schedule, whatever its name now); null for a schedule made by hand
+    origin_instance_id: int | None
     now: DesiredPublic  # what the rules want at this moment
     created_at: datetime
     created_by: str

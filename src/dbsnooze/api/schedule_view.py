@@ -75,6 +75,7 @@ def schedule(row: ScheduleRow, explicit: list[int], now: datetime) -> SchedulePu
             engine=selector.engine,
         ),
         instance_ids=explicit,
+        origin_instance_id=row.origin_instance_id,
         now=DesiredPublic(asleep=desired.asleep, until=desired.until, since=desired.since),
         created_at=row.created_at,
         created_by=row.created_by,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # that swaps one of them is heard at once.
 _FACTORIES: dict[Provider, Callable[[Context], CloudProvider]] = {
     Provider.AWS: lambda ctx: AwsProvider(ctx.clients, ctx.settings, ctx.clock),
-    Provider.GCP: lambda ctx: GcpProvider(ctx.gcp, ctx.settings, ctx.clock),
+    Provider.GCP: lambda ctx: GcpProvider(ctx.gcp, ctx.settings, ctx.clock, sleep=ctx.gcp.sleep),
 }
 
 

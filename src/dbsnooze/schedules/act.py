@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=30)
 FIRST_BACKOFF = timedelta(minutes=1)
+# A unit the cloud is busy with (another operation on it) is looked at again at least this often.
+MAX_BUSY_WAIT = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,13 @@ def _settle(
         _audit(session, row, now, "action.done", {})
         return "done"
     detail = {"error": error.code, "message": error.message}
+    if error.busy:  # waited out like a transition: never a failure, whatever the attempts
+        again = row.error_code == error.code  # said once per wait, not at every look
+        at = now + min(backoff(row.attempts), MAX_BUSY_WAIT)
+        actions.retry_later(session, row, at, error.code, error.message)
+        if not again:
+            _audit(session, row, now, "action.retry", detail)
+        return "retry"
     if error.retryable and row.attempts < ctx.settings.action_max_attempts:
         actions.retry_later(session, row, now + backoff(row.attempts), error.code, error.message)
         _audit(session, row, now, "action.retry", detail)

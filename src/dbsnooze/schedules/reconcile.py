@@ -99,14 +99,14 @@ def run_pass(
         overrides.expire(session, now)
     with ctx.sessions() as session:
         items = _gather(ctx, session, now, wants, only)
-        rules = thresholds.read(session.connection(), [i.instance_id for i in items])
+        rules = _rules(session, items)
     readings = _read_power(ctx, items, report)
     decisions = {
         item.instance_id: decide(item.want, _facts(item, readings, now))
         for item in items
         if item.instance_id in readings
     }
-    guarded = [i for i in items if decisions.get(i.instance_id, _NONE).guard]
+    guarded = [i for i in items if _guarded(decisions.get(i.instance_id, _NONE))]
     busy = _busy(ctx, guarded, rules, report)
     for item in items:
         decision = decisions.get(item.instance_id)
@@ -127,6 +127,11 @@ def run_pass(
 
 
 _NONE = Decision(Verdict.NOTHING, "")
+
+
+def _guarded(decision: Decision) -> bool:
+    """A stop the guard checks now (one whose retry is not due yet costs no activity read)."""
+    return decision.guard and decision.verdict is Verdict.ACT
 
 
 # --- gathering --------------------------------------------------------------------------------
@@ -153,6 +158,21 @@ def _gather(
         want = _want(row.id, scheduled, kept, done, ctx.settings.dry_run)
         items.append(_item(row, accounts[row.account_id], want, pending, done, holds))
     return items
+
+
+def _rules(session: Session, items: Sequence[Item]) -> dict[int, thresholds.InstanceRule]:
+    """Each item's idle rule for the stop guard; a cluster, which has none of its own, is judged
+    by the strictest of its stored members' rules, never by looser ones than any member's."""
+    ids = [item.instance_id for item in items]
+    rows = (session.get(InstanceRow, item.instance_id) for item in items if item.unit.cluster)
+    clusters = [row for row in rows if row is not None]  # loaded by _gather: no query
+    members = instance_store.members_by_cluster(session, clusters)
+    member_ids = [m.id for found in members.values() for m in found]
+    rules = thresholds.read(session.connection(), ids + member_ids)
+    for cluster in clusters:
+        found = members.get(cluster.id, [])
+        rules[cluster.id] = thresholds.strictest(rules[m.id] for m in found)
+    return {i: rules[i] for i in ids}
 
 
 def _all_open(session: Session) -> dict[int, ActionRow]:

@@ -39,9 +39,10 @@ def create(
     actor: str,
     now: datetime,
     instance_ids: Iterable[int] = (),
+    origin_instance_id: int | None = None,
 ) -> ScheduleRow:
     ids = sorted(set(instance_ids))
-    row = store.create(session, name, settings, actor, now, ids)
+    row = store.create(session, name, settings, actor, now, ids, origin_instance_id)
     _record(session, now, actor, "schedule.created", row, {"name": row.name})
     if ids:
         _record(session, now, actor, "schedule.assigned", row, {"instance_ids": ids})
@@ -105,13 +106,14 @@ def from_recommendation(
     session: Session, recommendation: RecommendationRow, actor: str, now: datetime
 ) -> ScheduleRow:
     """The schedule an applied recommendation asks for: "sleep: <instance>", in the
-    recommendation's zone with its windows, assigned to the instance, in dry run. Applying
-    again updates the schedule made before; an instance with another schedule is a 409."""
+    recommendation's zone with its windows, assigned to the instance, in dry run, its origin the
+    instance. Applying again updates the schedule made before (found by its origin, so a rename
+    does not matter; else by its name); an instance with another schedule is a 409."""
     instance = require_instance(session, recommendation.instance_id)
     name = f"sleep: {instance.provider_id}"[:128]
     spec = ScheduleSpec(recommendation.timezone, _windows_of(recommendation))
-    held = store.schedules_of(session, instance.id)
-    others = [row for row in held if row.name != name]
+    mine = _made_for(session, instance.id, name)
+    others = [row for row in store.schedules_of(session, instance.id) if row is not mine]
     if others:
         raise Conflict(
             "schedule_conflict",
@@ -120,12 +122,26 @@ def from_recommendation(
             schedule_ids=[row.id for row in others],
             schedule_names=[row.name for row in others],
         )
-    mine = store.by_name(session, name)
     if mine is None:
-        return create(session, name, Settings(spec), actor, now, [instance.id])
+        if store.by_name(session, name) is not None:  # another instance's of the same name
+            name = f"{name[:118]} (#{instance.id})"
+        return create(session, name, Settings(spec), actor, now, [instance.id], instance.id)
+    mine.origin_instance_id = instance.id  # one made before origins were recorded
     update(session, mine.id, actor, now, spec=spec)
     assign(session, mine.id, [instance.id], actor, now)
     return mine
+
+
+def _made_for(session: Session, instance_id: int, name: str) -> ScheduleRow | None:
+    """The schedule an earlier apply made for the instance: by origin, else by its name unless
+    that one comes from another instance."""
+    mine = store.by_origin(session, instance_id)
+    if mine is not None:
+        return mine
+    named = store.by_name(session, name)
+    if named is not None and named.origin_instance_id in (None, instance_id):
+        return named
+    return None
 
 
 def _windows_of(recommendation: RecommendationRow) -> tuple[Window, ...]:

@@ -119,6 +119,12 @@ def by_name(session: Session, name: str) -> ScheduleRow | None:
     return session.scalar(select(ScheduleRow).where(ScheduleRow.name == name))
 
 
+def by_origin(session: Session, instance_id: int) -> ScheduleRow | None:
+    """The (first) schedule made from this instance's applied sleep recommendation."""
+    query = select(ScheduleRow).where(ScheduleRow.origin_instance_id == instance_id)
+    return session.scalar(query.order_by(ScheduleRow.id).limit(1))
+
+
 def listing(session: Session) -> list[ScheduleRow]:
     return list(session.scalars(select(ScheduleRow).order_by(ScheduleRow.name)))
 
@@ -145,12 +151,20 @@ def create(
     actor: str,
     now: datetime,
     instance_ids: Iterable[int] = (),
+    origin_instance_id: int | None = None,
 ) -> ScheduleRow:
-    """A new schedule, with the instances given to it explicitly."""
+    """A new schedule, with the instances given to it explicitly; `origin_instance_id`: the
+    instance whose applied recommendation it comes from."""
     if by_name(session, name) is not None:
         raise Conflict("schedule_name_taken", f"a schedule named {name!r} exists")
     before = _claims(session)
-    row = ScheduleRow(name=name, created_at=now, created_by=actor, updated_at=now)
+    row = ScheduleRow(
+        name=name,
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        origin_instance_id=origin_instance_id,
+    )
     _write(row, settings)
     session.add(row)
     session.flush()

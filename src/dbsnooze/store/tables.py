@@ -333,6 +333,10 @@ class ScheduleRow(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime]
+    # the instance whose applied sleep recommendation made it (migration 0012)
+    origin_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instances.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ScheduleAssignmentRow(Base):

@@ -10,7 +10,7 @@ default thresholds, with no learned floor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -61,6 +61,27 @@ def read(conn: Connection, ids: Sequence[int]) -> dict[int, InstanceRule]:
             bool(row.uses_iops),
         )
     return found
+
+
+def strictest(rules: Iterable[InstanceRule]) -> InstanceRule:
+    """The most sensitive of several rules (an Aurora cluster's members'): the lowest CPU and
+    IOPS thresholds, the connection floor and margin of the lowest connection limit, and IOPS
+    read if any rule reads them. DEFAULT for none."""
+    found = list(rules)
+    if not found:
+        return DEFAULT
+    t = [rule.thresholds for rule in found]
+    lowest = min(t, key=lambda x: x.connections_limit)
+    reading_iops = [rule.thresholds.iops for rule in found if rule.uses_iops]
+    return InstanceRule(
+        Thresholds(
+            min(x.cpu_percent for x in t),
+            min(reading_iops or [x.iops for x in t]),
+            lowest.connection_floor,
+            lowest.connections_margin,
+        ),
+        bool(reading_iops),
+    )
 
 
 def save(conn: Connection, rules: Mapping[int, InstanceRule]) -> list[int]:

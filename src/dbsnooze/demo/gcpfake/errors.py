@@ -11,6 +11,7 @@ HTTP_STATUS: dict[str, int] = {
     "UNAUTHENTICATED": 401,
     "PERMISSION_DENIED": 403,
     "NOT_FOUND": 404,
+    "ABORTED": 409,
     "RESOURCE_EXHAUSTED": 429,
     "INTERNAL": 500,
     "UNAVAILABLE": 503,
@@ -22,25 +23,41 @@ UNAUTHENTICATED_MESSAGE = (
 )
 
 
-class GoogleError(Exception):
-    """An API failure as Google answers it; raised by handlers, rendered by the server."""
+OPERATION_IN_PROGRESS_MESSAGE = (
+    "Operation failed because another operation was already in progress. Try your request "
+    "after the current operation is complete."
+)
 
-    def __init__(self, status: str, message: str, details: list[dict[str, Any]] | None = None):
+
+class GoogleError(Exception):
+    """An API failure as Google answers it; raised by handlers, rendered by the server.
+
+    `errors`: the older v1 shape some APIs (Cloud SQL Admin) still answer, a list of
+    `{"message", "domain", "reason"}` beside the code and message, without a `status`."""
+
+    def __init__(
+        self,
+        status: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details or []
+        self.errors = errors or []
 
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.status]
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {
-            "code": self.http_status,
-            "message": self.message,
-            "status": self.status,
-        }
+        error: dict[str, Any] = {"code": self.http_status, "message": self.message}
+        if self.errors:
+            error["errors"] = self.errors
+        else:
+            error["status"] = self.status
         if self.details:
             error["details"] = self.details
         return {"error": error}
@@ -68,3 +85,13 @@ def permission_denied(permission: str, resource: str) -> GoogleError:
     }
     message = f"Permission '{permission}' denied on resource '{resource}' (or it may not exist)."
     return GoogleError("PERMISSION_DENIED", message, [detail])
+
+
+def operation_in_progress() -> GoogleError:
+    """409 as Cloud SQL Admin refuses a change while another operation runs on the instance."""
+    reason = {
+        "message": OPERATION_IN_PROGRESS_MESSAGE,
+        "domain": "global",
+        "reason": "operationInProgress",
+    }
+    return GoogleError("ABORTED", OPERATION_IN_PROGRESS_MESSAGE, errors=[reason])

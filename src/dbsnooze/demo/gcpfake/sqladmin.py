@@ -2,7 +2,10 @@
 
 A PATCH of settings.activationPolicy answers an Operation that goes PENDING -> RUNNING -> DONE
 over a few operations.get polls; the instance's policy changes when it is DONE. Read replicas
-cannot be stopped (the API refuses, as Cloud SQL does).
+cannot be stopped (the API refuses, as Cloud SQL does). Operations Cloud SQL runs on its own (a
+backup, maintenance) are started by tests with `start_operation` and run until a moment of the
+clock or `finish_operation`. As in Cloud SQL, an instance runs one operation at a time: a PATCH
+while one is not DONE is refused with 409 `operationInProgress`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dbsnooze.demo.gcpfake import paging
-from dbsnooze.demo.gcpfake.errors import GoogleError, invalid, not_found
+from dbsnooze.demo.gcpfake.errors import GoogleError, invalid, not_found, operation_in_progress
 
 API = "https://sqladmin.googleapis.com/v1"
 DEFAULT_PAGE = 500  # instances.list: "If unspecified, at most 500 instances are returned."
@@ -35,8 +38,11 @@ class _Operation:
     name: str
     instance: str
     user: str
-    policy: str
+    policy: str | None  # what a PATCH sets; None for an operation that changes no policy
     inserted: datetime
+    operation_type: str = "UPDATE"
+    by_polls: bool = True  # a PATCH's ends after polls; Cloud SQL's own by `until` or by hand
+    until: datetime | None = None
     polls: int = 0
     ended: datetime | None = None
 
@@ -113,25 +119,70 @@ class CloudSql:
                 raise GoogleError(
                     "FAILED_PRECONDITION", "The requested operation is not valid for a replica."
                 )
-            operation = _Operation(
-                project, f"fake-{uuid.uuid4()}", name, user, policy, self._clock()
-            )
-            self._operations[(project, operation.name)] = operation
+            if self._running(project, name):
+                raise operation_in_progress()
+            operation = self._add_operation(project, name, user, policy)
             return _operation_resource(operation, "PENDING")
 
+    def start_operation(
+        self,
+        project: str,
+        name: str,
+        operation_type: str = "BACKUP_VOLUME",
+        until: datetime | None = None,
+    ) -> str:
+        """An operation Cloud SQL runs on the instance by itself (a backup, maintenance): RUNNING
+        until `until` on the clock, or until `finish_operation`; its name."""
+        with self._lock:
+            self._instance(project, name)
+            operation = self._add_operation(project, name, "cloud-sql-system", None)
+            operation.operation_type, operation.by_polls = operation_type, False
+            operation.until = until
+            return operation.name
+
+    def finish_operation(self, project: str, operation_name: str) -> None:
+        with self._lock:
+            operation = self._operations[(project, operation_name)]
+            if operation.ended is None:
+                self._end(operation, self._clock())
+
     def operation(self, project: str, name: str) -> dict[str, Any]:
-        """operations.get: each poll moves the operation on; DONE applies its change."""
+        """operations.get: each poll moves a PATCH's operation on; DONE applies its change."""
         with self._lock:
             operation = self._operations.get((project, name))
             if operation is None:
                 raise not_found(f"The operation {name} does not exist in project {project}.")
             operation.polls += 1
-            if operation.polls < self.polls_to_done:
-                return _operation_resource(operation, "RUNNING")
-            if operation.ended is None:
-                operation.ended = self._clock()
-                self._apply(operation)
-            return _operation_resource(operation, "DONE")
+            done = operation.by_polls and operation.polls >= self.polls_to_done
+            if done and operation.ended is None:
+                self._end(operation, self._clock())
+            self._settle(operation)
+            return _operation_resource(operation, "RUNNING" if operation.ended is None else "DONE")
+
+    def _add_operation(self, project: str, name: str, user: str, policy: str | None) -> _Operation:
+        operation = _Operation(project, f"fake-{uuid.uuid4()}", name, user, policy, self._clock())
+        self._operations[(project, operation.name)] = operation
+        return operation
+
+    def _running(self, project: str, name: str) -> bool:
+        """Whether an operation on the instance is not DONE yet."""
+        found = False
+        for operation in self._operations.values():
+            if (operation.project, operation.instance) == (project, name):
+                self._settle(operation)
+                found = found or operation.ended is None
+        return found
+
+    def _settle(self, operation: _Operation) -> None:
+        """An operation of Cloud SQL's own ends when the clock reaches its `until`."""
+        until = operation.until
+        if operation.ended is None and until is not None and self._clock() >= until:
+            self._end(operation, until)
+
+    def _end(self, operation: _Operation, at: datetime) -> None:
+        operation.ended = at
+        if operation.policy is not None:
+            self._apply(operation)
 
     def _apply(self, operation: _Operation) -> None:
         instance = self._instances.get((operation.project, operation.instance))
@@ -204,7 +255,7 @@ def _operation_resource(operation: _Operation, status: str) -> dict[str, Any]:
         "status": status,
         "user": operation.user,
         "insertTime": rfc3339(operation.inserted),
-        "operationType": "UPDATE",
+        "operationType": operation.operation_type,
         "name": operation.name,
         "targetId": operation.instance,
         "selfLink": f"{base}/operations/{operation.name}",

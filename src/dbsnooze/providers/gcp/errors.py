@@ -23,6 +23,10 @@ _STATUS_CODES: dict[int, str] = {
 }
 # Trying later may help: throttled, a conflicting operation in progress (409), a server error.
 _RETRYABLE_STATUS = frozenset({409, 429, 500, 502, 503, 504})
+# `errors[].reason` of Google's error JSON -> dbsnooze error code, for refusals that only say
+# "wait": Cloud SQL runs one operation at a time per instance, and refuses a second with 409
+# `operationInProgress` while a backup, maintenance or an earlier change runs.
+_BUSY_REASONS: dict[str, str] = {"operationInProgress": "operation_in_progress"}
 _MESSAGES: dict[str, str] = {
     "credentials_invalid": "Google did not accept the credentials for {permission} on {where}: "
     "{detail}",
@@ -35,6 +39,8 @@ _MESSAGES: dict[str, str] = {
     "throttled": "Google kept throttling {permission} on {where} after retries: {detail}",
     "not_found": "{permission} on {where} found nothing: {detail}",
     "cloud_error": "{permission} failed on {where}: {detail}",
+    "operation_in_progress": "another operation is running on the instance ({permission} on "
+    "{where} was refused: {detail}); it is tried again when that one is done",
 }
 
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|$)", re.DOTALL)
@@ -68,8 +74,12 @@ def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 def from_response(response: requests.Response, where: Where) -> ProviderError:
     """A Google error answer (`{"error": {"code", "message", "status"}}`) as an outcome."""
+    payload = _answer(response)
+    detail = f"HTTP {response.status_code} {_answer_message(payload)}"
+    busy = next((_BUSY_REASONS[r] for r in _reasons(payload) if r in _BUSY_REASONS), None)
+    if busy is not None and response.status_code == 409:
+        return _error(busy, detail, where, busy=True)
     code = _STATUS_CODES.get(response.status_code, "cloud_error")
-    detail = f"HTTP {response.status_code} {_answer_message(response)}"
     return _error(code, detail, where, response.status_code in _RETRYABLE_STATUS)
 
 
@@ -78,7 +88,7 @@ def from_exception(
 ) -> ProviderError:
     """A failure before any answer: bad credentials, an unreachable endpoint, a timeout."""
     if isinstance(exc, ProviderError):
-        return ProviderError(exc.code, scrub(exc.message, secrets), exc.retryable)
+        return ProviderError(exc.code, scrub(exc.message, secrets), exc.retryable, busy=exc.busy)
     code, detail = _classify(exc)
     return _error(code, scrub(detail, secrets), where, code == "endpoint_unreachable")
 
@@ -89,12 +99,14 @@ def credentials_error(detail: str, secrets: Iterable[str | None] = ()) -> Provid
     )
 
 
-def _error(code: str, detail: str, where: Where, retryable: bool = False) -> ProviderError:
+def _error(
+    code: str, detail: str, where: Where, retryable: bool = False, *, busy: bool = False
+) -> ProviderError:
     detail = scrub(detail)[:_MAX_DETAIL_CHARS]
     message = _MESSAGES[code].format(
         permission=where.permission, where=where.describe(), detail=detail
     )
-    return ProviderError(code, message, retryable)
+    return ProviderError(code, message, retryable, busy=busy)
 
 
 def _classify(exc: BaseException) -> tuple[str, str]:
@@ -116,12 +128,30 @@ def _refresh_failure(exc: RefreshError) -> tuple[str, str]:
     return "credentials_invalid", message
 
 
-def _answer_message(response: requests.Response) -> str:
+_NOT_JSON = object()
+
+
+def _answer(response: requests.Response) -> Any:
     try:
-        payload = response.json()
+        return response.json()
     except ValueError:
+        return _NOT_JSON
+
+
+def _answer_message(payload: Any) -> str:
+    if payload is _NOT_JSON:
         return "(the answer is not JSON: is the endpoint a Google API?)"
     return _body_message(payload) or "(no error message)"
+
+
+def _reasons(payload: Any) -> list[str]:
+    """The machine-readable reasons of Google's error JSON: `errors[].reason` (the v1 shape
+    Cloud SQL Admin answers) and `details[].reason` (ErrorInfo)."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return []
+    items = [*(error.get("errors") or []), *(error.get("details") or [])]
+    return [str(item["reason"]) for item in items if isinstance(item, dict) and "reason" in item]
 
 
 def _body_message(body: Any) -> str | None:

@@ -5,6 +5,12 @@ A Cloud SQL instance is stopped by PATCHing `settings.activationPolicy` to NEVER
 ALWAYS; the answer is an Operation, polled until DONE (a bounded number of polls: past it the
 change goes on in the cloud and the caller may try again later). An instance RUNNABLE with the
 policy NEVER is asleep (Cloud SQL says RUNNABLE even for an instance its owner stopped).
+
+Cloud SQL runs one operation at a time per instance: while a backup, maintenance or an earlier
+change runs, the PATCH is refused (409 `operationInProgress`), a `busy` ProviderError the
+reconciler waits out. The power reading does not look for running operations: operations.list
+has no status filter (only `instance`, `maxResults`, `pageToken`), so finding the running ones
+means paging a project's whole operation history or one request per instance.
 """
 
 from __future__ import annotations
@@ -100,9 +106,16 @@ def set_power(
     project, name = _split(unit.provider_id)
     path = f"{instances_path(project)}/{name}"
     policy = AWAKE_POLICY if awake else ASLEEP_POLICY
-    body = {"settings": {"activationPolicy": policy}}
-    operation = client.patch(INSTANCES_PATCH, project, path, body)
-    _wait(client, project, operation, poll, sleep, f"{'starting' if awake else 'stopping'} {name}")
+    what = f"{'starting' if awake else 'stopping'} {name}"
+    try:
+        operation = client.patch(
+            INSTANCES_PATCH, project, path, {"settings": {"activationPolicy": policy}}
+        )
+    except ProviderError as exc:
+        if exc.busy:  # a backup, maintenance or an earlier change: wait it out
+            raise ProviderError(exc.code, f"{what}: {exc.message}", busy=True) from None
+        raise
+    _wait(client, project, operation, poll, sleep, what)
     return reading(client.get(INSTANCES_GET, project, path))
 
 

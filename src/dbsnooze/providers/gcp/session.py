@@ -59,6 +59,11 @@ class GcpSessions:
         self._lock = threading.Lock()
         self._sessions: dict[int, _AccountSession] = {}
 
+    @property
+    def sleep(self) -> Callable[[float], None]:
+        """How its clients pause between retries; a stop's operation polls pause the same way."""
+        return self._sleep
+
     @classmethod
     def from_settings(cls, settings: Settings) -> GcpSessions:
         allowed = parse_patterns(settings.allowed_endpoints)
