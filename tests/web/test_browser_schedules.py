@@ -1,18 +1,22 @@
 """The schedules pages in Chromium: draw a window on the week grid (mouse and keyboard), save
-it through the API behind a login (CSRF), see the preview change, switch to live."""
+it through the API behind a login (CSRF), see the preview change, switch to live; create a
+schedule, edit its settings and delete it, each refusal shown at its field."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from webhelp import TOKEN, Served, call, screenshot_path, serve, web_settings
+from sitepages import axe_violations
+from webhelp import TIMEZONE, TOKEN, Console, Served, call, screenshot_path, serve, web_settings
 
 from dbsnooze.context import build_context
 from dbsnooze.schedules import service
-from dbsnooze.schedules.spec import ScheduleSpec
+from dbsnooze.schedules.spec import ScheduleSpec, Window
 from dbsnooze.store.db import transaction
 from dbsnooze.store.schedules import Settings as ScheduleSettings
 from migrated import migrate
@@ -86,3 +90,117 @@ def test_drawing_a_window_and_saving_it_changes_the_preview(page: Page, planned:
     row = page.locator(f'#schedules-table tr[data-schedule-id="{schedule_id}"]')
     expect(row).to_contain_text("Wed 10:00-14:00")
     expect(row).to_contain_text("live")
+
+
+def _sign_in(page: Page, served: Served, path: str) -> None:
+    page.goto(served.url + f"/login?next={path}")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("main h1")).to_be_visible()
+
+
+def _own_schedule(served: Served, name: str, spec: ScheduleSpec) -> int:
+    """A schedule of the test's own: the other tests' schedules stay as they are."""
+    with transaction(served.ctx.sessions) as session:
+        row = service.create(session, name, ScheduleSettings(spec), "test", datetime.now(UTC))
+        return row.id
+
+
+def test_a_new_schedule_is_refused_at_its_field_then_created_and_opened(
+    page: Page, planned: Served, console: Console
+) -> None:
+    console.expect(r"status of 409")
+    console.expect(r"status of 422")
+    _sign_in(page, planned, "/schedules")
+    form = page.locator("#new-schedule")
+    name, zone = form.get_by_label("Name"), form.get_by_label("Time zone")
+    expect(zone).to_have_value(TIMEZONE)  # the browser's own zone
+    name.fill("office")  # the fixture's
+    form.get_by_role("button", name="Create schedule").click()
+    expect(page.locator("#new-name-error")).to_have_text("a schedule named 'office' exists")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_be_focused()
+    assert axe_violations(page) == []
+
+    name.fill("nights")
+    zone.fill("Mars/Olympus")
+    zone.press("Enter")
+    expect(page.locator("#new-timezone-error")).to_have_text("unknown time zone 'Mars/Olympus'")
+    expect(zone).to_have_attribute("aria-invalid", "true")
+    expect(name).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#new-status")).to_contain_text("Not created")
+
+    zone.fill("Europe/Berlin")
+    form.get_by_role("button", name="Create schedule").click()
+    expect(page).to_have_url(re.compile(r"/schedules/\d+$"))
+    expect(page.get_by_role("heading", name="nights")).to_be_visible()
+    expect(page.locator("#schedule-message")).to_contain_text("created, in dry run")
+    created = call(planned, "GET", "/api/v1/schedules/" + page.url.rsplit("/", 1)[1], TOKEN)
+    assert (created["timezone"], created["dry_run"], created["windows"]) == (
+        "Europe/Berlin",
+        True,
+        [],
+    )
+
+
+def test_settings_send_only_what_changed_and_refresh_the_header_and_preview(
+    page: Page, planned: Served, console: Console
+) -> None:
+    console.expect(r"status of 422")
+    nightly = Window(tuple(range(7)), time(19), time(7))
+    schedule_id = _own_schedule(planned, "nightly", ScheduleSpec("UTC", (nightly,)))
+    _sign_in(page, planned, f"/schedules/{schedule_id}")
+    expect(page.locator('#preview-table[data-state="ready"]')).to_be_attached()
+    form = page.locator("#settings-form")
+    sleep_cron, wake_cron = form.get_by_label("Sleep cron"), form.get_by_label("Wake cron")
+    sleep_cron.fill("every night")
+    wake_cron.fill("0 7 * * *")
+    form.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#s-sleep-cron-error")).to_contain_text("is not a 5-field cron expression")
+    expect(sleep_cron).to_have_attribute("aria-invalid", "true")
+    expect(sleep_cron).to_be_focused()
+
+    sleep_cron.fill("")
+    wake_cron.fill("")
+    skip = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=2)).date().isoformat()
+    form.get_by_label("Time zone").fill("Europe/Berlin")
+    form.get_by_label("Country code").fill("DE")
+    form.get_by_label("Subdivision").fill("BY")
+    form.get_by_label("Skip dates").fill(skip)
+    form.get_by_label("Enforce").check()
+    form.get_by_label("Tags").fill("team=data")
+    with page.expect_request(lambda r: r.method == "PATCH") as sent:
+        form.get_by_role("button", name="Save settings").click()
+    assert set(sent.value.post_data_json) == {
+        "timezone", "holidays_country", "holidays_subdivision", "skip_dates", "enforce", "selector"
+    }  # fmt: skip
+    expect(page.locator("#settings-status")).to_contain_text("Saved timezone")
+    summary = page.locator("#schedule-summary")
+    expect(summary).to_contain_text("On the clock of Europe/Berlin; public holidays of DE/BY")
+    expect(summary).to_contain_text(f"kept awake on {skip}; enforced")
+    expect(page.locator("#preview-table tbody")).to_contain_text(f"skip date {skip}")
+    expect(page.locator("#preview-zone")).to_contain_text("Europe/Berlin")
+    stored = call(planned, "GET", f"/api/v1/schedules/{schedule_id}", TOKEN)
+    assert (stored["enforce"], stored["selector"]["tags"]) == (True, {"team": "data"})
+
+
+def test_deleting_asks_inline_then_returns_to_the_list_without_it(
+    page: Page, planned: Served
+) -> None:
+    schedule_id = _own_schedule(planned, "doomed", ScheduleSpec("UTC"))
+    _sign_in(page, planned, f"/schedules/{schedule_id}")
+    ask = page.get_by_role("button", name="Delete schedule")
+    ask.click()
+    yes = page.get_by_role("button", name="Yes, delete it")
+    expect(yes).to_be_focused()
+    expect(ask).to_have_attribute("aria-expanded", "true")
+    assert axe_violations(page) == []
+    page.keyboard.press("Escape")  # changed my mind
+    expect(yes).to_be_hidden()
+    expect(ask).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(yes).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(planned.url + "/schedules")
+    expect(page.locator("#schedules-message")).to_have_text("Schedule “doomed” deleted.")
+    expect(page.locator(f'tr[data-schedule-id="{schedule_id}"]')).to_have_count(0)

@@ -2,11 +2,15 @@
 
 The grid is the schedule's windows as 7 x 24 hour cells on its own clock; the page's script
 draws windows on it and saves them through the API, then shows the preview the API returns.
+The list's form creates a schedule and a schedule's settings form edits or deletes it, both
+through the API; their time zone fields offer the tz database's zones.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -26,6 +30,7 @@ from dbsnooze.web.routes import _render
 
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(auth.require_login)])
 DAY_WORDS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NOT_PLACES = frozenset({"Factory", "localtime"})  # in the tz database's files, no one's clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +76,13 @@ def schedules_page(request: Request, ctx: ContextDep, session: SessionDep) -> HT
         schedule_view.schedule(row, store.explicit_instances(session, row.id), now)
         for row in store.listing(session)
     ]
-    return _render(request, "schedules.html", schedules=shown, conflicts=store.conflicts(session))
+    return _render(
+        request,
+        "schedules.html",
+        schedules=shown,
+        conflicts=store.conflicts(session),
+        zones=zone_names(),
+    )
 
 
 @pages.get("/schedules/{schedule_id:int}")
@@ -90,7 +101,14 @@ def schedule_page(
         day_words=DAY_WORDS,
         off_hour=any(w.sleep.minute or w.wake.minute for w in spec.windows),
         candidates=_candidates(session),
+        zones=zone_names(),
     )
+
+
+@functools.cache
+def zone_names() -> tuple[str, ...]:
+    """The IANA zones a schedule may name, sorted: read once from the tz database."""
+    return tuple(sorted(available_timezones() - NOT_PLACES))
 
 
 def _candidates(session: Session) -> list[tuple[int, str]]:

@@ -1,5 +1,6 @@
 // The schedule page: draw sleep windows on the 7 x 24 week grid (mouse, touch or keyboard),
-// save them through the API, switch dry run / live, and show the API's preview.
+// save them through the API, switch dry run / live, and show the API's preview (again when
+// schedule_forms.js saves the settings: the "schedulechange" event).
 "use strict";
 
 (function () {
@@ -152,11 +153,6 @@
       await preview();
     });
 
-    const zone = root.dataset.timezone;
-    const clock = new Intl.DateTimeFormat("en-GB", {
-      timeZone: zone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-    });
-
     function row(cells) {
       const tr = document.createElement("tr");
       for (const content of cells) {
@@ -183,6 +179,9 @@
         window.dbsnooze.say(message, window.dbsnooze.describeError(result), "error");
         return;
       }
+      const clock = new Intl.DateTimeFormat("en-GB", {  // the schedule's clock, as of this answer
+        timeZone: result.data.timezone, weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+      });
       const body = document.querySelector("#preview-table tbody");
       body.replaceChildren(...result.data.transitions.map((t) =>
         row([clock.format(new Date(t.at)), t.asleep ? "asleep" : "awake", t.reason])));
@@ -212,6 +211,7 @@
       document.getElementById("preview-table").dataset.state = "ready";
     }
 
+    document.addEventListener("schedulechange", preview); // the settings form saved new rules
     preview();
   }
 
