@@ -99,3 +99,11 @@ def test_what_can_never_be_stopped_is_the_one_rule_set_for_every_provider() -> N
     for item in (_instance("mysql", replica=True), _instance("aurora-mysql")):
         assert _aws().stop_blocker(item) == _gcp().stop_blocker(item)
         assert _aws().stop_blocker(item) == why_not_stoppable(StopFacts.of(item))
+
+
+def test_a_stop_or_start_is_given_as_long_as_its_calls_may_take() -> None:
+    request = SETTINGS.cloud_timeout_seconds * SETTINGS.cloud_max_attempts
+    poll = _gcp().poll
+    assert _aws().power_call_seconds == request  # one call, every retry botocore may make
+    # Cloud SQL answers with an operation that is followed to DONE: the lease outlasts it
+    assert _gcp().power_call_seconds >= 2 * request + poll.max_polls * poll.interval_seconds

@@ -17,12 +17,13 @@ from dbsnooze.demo.gcpfake import GcpFake
 from dbsnooze.schedules import reconcile
 from dbsnooze.schedules.spec import ScheduleSpec, Window
 from dbsnooze.store import schedules
-from dbsnooze.store.db import transaction, upgrade
+from dbsnooze.store.db import transaction
 from dbsnooze.store.schedules import Settings as ScheduleSettings
 from dbsnooze.store.tables import ActionRow, EventRow
 from gcpdata import connect
 from gcphelp import EMAIL, PROJECT, add_instances, fast_sessions, gcp_env
 from metricshelp import Clock
+from migrated import migrate
 
 __all__ = ["gcp_env"]  # fixtures used by name
 
@@ -37,7 +38,7 @@ def world(settings: Settings, gcp_env: Path) -> Iterator[tuple[Context, GcpFake,
         # one attempt allowed: any failure that counted would be final at once
         ctx = build_context(settings.model_copy(update={"action_max_attempts": 1}), clock)
         ctx.gcp = fast_sessions()
-        upgrade(ctx.engine)
+        migrate(ctx.engine)
         try:
             yield ctx, fake, clock
         finally:

@@ -69,6 +69,13 @@ class CloudProvider(Protocol):
     def kind(self) -> Provider: ...
 
     @property
+    def power_call_seconds(self) -> float:
+        """The longest one `set_power` may take: its requests with every retry, and where the
+        cloud answers before the change is done (Cloud SQL's operation), following it. An
+        action's lease outlasts it, so no other worker takes over a call still running."""
+        ...
+
+    @property
     def reads_whole_scope(self) -> bool:
         """One metric request answers for every instance of a scope (a GCP project), so new
         instances of one scope are best backfilled by one job."""

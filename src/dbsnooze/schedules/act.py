@@ -128,7 +128,7 @@ def _act(ctx: Context, owner: str, item: Item, decision: Decision, busy: str | N
             return "lost"
         if decision.guard and busy is not None:
             return _postpone(ctx, session, item, row, busy, now)
-        if not actions.claim(session, row.id, owner, now, _action_lease(ctx)):
+        if not actions.claim(session, row.id, owner, now, _action_lease(ctx, item)):
             return "lost"
         action_id = row.id
     return _call(ctx, owner, item, action_id, decision.kind)
@@ -179,10 +179,9 @@ def _postpone(
     return "postponed"
 
 
-def _action_lease(ctx: Context) -> timedelta:
-    # long enough for one request with every retry botocore may make, and some slack
-    s = ctx.settings
-    return timedelta(seconds=s.cloud_timeout_seconds * s.cloud_max_attempts + 60)
+def _action_lease(ctx: Context, item: Item) -> timedelta:
+    """Long enough for the provider's longest stop or start, and some slack."""
+    return timedelta(seconds=provider(ctx, item.provider).power_call_seconds + 60)
 
 
 def _call(ctx: Context, owner: str, item: Item, action_id: int, kind: str) -> str:

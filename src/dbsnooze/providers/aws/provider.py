@@ -63,6 +63,10 @@ class AwsProvider:
         return Provider.AWS
 
     @property
+    def power_call_seconds(self) -> float:
+        return self.settings.cloud_timeout_seconds * self.settings.cloud_max_attempts
+
+    @property
     def reads_whole_scope(self) -> bool:
         return False
 

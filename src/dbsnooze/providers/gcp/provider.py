@@ -60,6 +60,14 @@ class GcpProvider:
         return Provider.GCP
 
     @property
+    def power_call_seconds(self) -> float:
+        # the PATCH and the final GET with every retry, and the operation's polls with their
+        # pauses (a poll answers in well under its pause; one that does not shortens the lease's
+        # slack, and a worker taking over is refused by Cloud SQL while the operation runs)
+        request = self.settings.cloud_timeout_seconds * self.settings.cloud_max_attempts
+        return 2 * request + self.poll.max_polls * self.poll.interval_seconds
+
+    @property
     def reads_whole_scope(self) -> bool:
         return True
 
