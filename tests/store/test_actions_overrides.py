@@ -83,6 +83,29 @@ def test_holds_last_done_and_spans_asleep(ctx: Context) -> None:
     assert total == 3 and [r.state for r in rows] == ["skipped", "done"]
 
 
+def test_spans_since_a_moment_read_only_what_still_sleeps_then(ctx: Context) -> None:
+    ids = register(ctx, "http://127.0.0.1:9", ["a", "b"])
+    a, b = ids["a"], ids["b"]
+    at = [NOW + timedelta(hours=h) for h in range(8)]
+    done = [(a, "stop", 0), (b, "stop", 0), (a, "start", 1), (a, "stop", 2), (a, "start", 3),
+            (a, "stop", 4), (b, "start", 6)]  # fmt: skip
+    with transaction(ctx.sessions) as session:
+        for instance_id, kind, hour in done:
+            new = NewAction(instance_id, kind, State.PLANNED, "w", "schedule:1", 1)
+            row = actions.add(session, new, at[hour])
+            assert row is not None
+            actions.finish(session, row, State.DONE, at[hour])
+    since = at[5]  # a sleeps since 4, b since 0 until 6; a's earlier spans ended before 5
+    with ctx.sessions() as session:
+        every = actions.asleep_spans(session)
+        recent = actions.asleep_spans(session, since=since)
+    assert [(s.instance_id, s.start, s.end) for s in recent] == [
+        (a, at[4], None),
+        (b, at[0], at[6]),
+    ]
+    assert recent == [s for s in every if s.end is None or s.end >= since]
+
+
 def test_overrides_are_set_replaced_cleared_and_expire_with_events(ctx: Context) -> None:
     ids = register(ctx, "http://127.0.0.1:9", ["a", "b"])
     a, b = ids["a"], ids["b"]

@@ -86,7 +86,7 @@ def hourly_prices(session: Session, rows: Sequence[InstanceRow]) -> dict[int, fl
 def realized(session: Session, now: datetime, days: int) -> Savings:
     """What schedules saved over the last `days` days, per instance that slept."""
     start = now - timedelta(days=days)
-    slept = asleep_hours(actions.asleep_spans(session), start, now)
+    slept = asleep_hours(actions.asleep_spans(session, since=start), start, now)
     rows = list(session.scalars(select(InstanceRow).where(InstanceRow.id.in_(list(slept)))))
     prices = hourly_prices(session, rows)
     predicted = _predictions(session, list(slept))

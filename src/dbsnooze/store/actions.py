@@ -195,14 +195,21 @@ class AsleepSpan:
     end: datetime | None  # None: still asleep
 
 
-def asleep_spans(session: Session, schedule_id: int | None = None) -> list[AsleepSpan]:
+def asleep_spans(
+    session: Session, schedule_id: int | None = None, since: datetime | None = None
+) -> list[AsleepSpan]:
     """Done stops (of this schedule, or any) paired with each instance's next done start: the
-    hours asleep because of a schedule or an override, for savings realized."""
-    query = (
-        select(ActionRow)
-        .where(ActionRow.state == State.DONE)
-        .order_by(ActionRow.instance_id, ActionRow.id)
-    )
+    hours asleep because of a schedule or an override, for savings realized. `since`: only spans
+    still asleep at or after it (the actions done since, and each instance's last one before)."""
+    done = ActionRow.state == State.DONE
+    query = select(ActionRow).where(done).order_by(ActionRow.instance_id, ActionRow.id)
+    if since is not None:  # an instance's actions end in id order: one is open at a time
+        last_before = (
+            select(func.max(ActionRow.id))
+            .where(done, ActionRow.finished_at < since)
+            .group_by(ActionRow.instance_id)
+        )
+        query = query.where(or_(ActionRow.finished_at >= since, ActionRow.id.in_(last_before)))
     spans: list[AsleepSpan] = []
     stopped: ActionRow | None = None
     for row in session.scalars(query):
