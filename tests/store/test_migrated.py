@@ -1,17 +1,18 @@
 """The tests' shortcut to a migrated store (tests/migrated.py) builds what the migrations build:
-the same tables, columns, keys, indexes (partial ones with their condition) and revision."""
+the same tables, columns, keys, indexes (partial ones with their condition), rows and revision,
+and a SQLite store that enforces its foreign keys."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 import migrated
-from conftest import PG_URL
 from dbsnooze.store.db import (
     current_revision,
     expected_revision,
@@ -28,7 +29,7 @@ def _store(store_url: str, tmp_path: Path, name: str) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    with scratch_schema(PG_URL or "", prefix="m") as url:
+    with scratch_schema(os.environ["DBSNOOZE_TEST_POSTGRES_URL"], prefix="m") as url:
         engine = make_engine(url)
         yield engine
         engine.dispose()
@@ -36,6 +37,11 @@ def _store(store_url: str, tmp_path: Path, name: str) -> Iterator[Engine]:
 
 def _where(options: dict[str, Any]) -> dict[str, str]:
     return {key: " ".join(str(value).split()) for key, value in options.items()}
+
+
+def _rows(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def _shape(engine: Engine) -> dict[str, Any]:
@@ -49,6 +55,7 @@ def _shape(engine: Engine) -> dict[str, Any]:
             "pk": found.get_pk_constraint(table),
             "fks": sorted(str(fk) for fk in found.get_foreign_keys(table)),
             "uniques": sorted(str(u) for u in found.get_unique_constraints(table)),
+            "rows": _rows(engine, table),
             "indexes": sorted(
                 str({**i, "dialect_options": _where(i.get("dialect_options", {}))})
                 for i in found.get_indexes(table)
@@ -71,3 +78,6 @@ def test_a_replayed_store_is_the_migrated_store(store_url: str, tmp_path: Path) 
             assert current_revision(fast) == current_revision(real) == expected_revision()
             assert _shape(fast) == _shape(real)
             assert len(_shape(real)) > 10
+            if fast.dialect.name == "sqlite":  # as every store of the product: keys enforced
+                with fast.connect() as conn:
+                    assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
