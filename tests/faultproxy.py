@@ -134,18 +134,23 @@ def _cbor_map(pairs: dict[str, str]) -> bytes:
 
 def throttling_answer(content_type: str) -> tuple[dict[str, str], bytes]:
     """CloudWatch's Throttling error in whichever protocol the request was spoken in."""
-    query_error = {"x-amzn-query-error": "Throttling;Sender", "x-amzn-requestid": "fault"}
+    return error_answer(content_type, "Throttling", THROTTLE_MESSAGE)
+
+
+def error_answer(content_type: str, code: str, message: str) -> tuple[dict[str, str], bytes]:
+    """An AWS error (a Sender's) in whichever protocol the request was spoken in."""
+    query_error = {"x-amzn-query-error": f"{code};Sender", "x-amzn-requestid": "fault"}
     if "cbor" in content_type:
-        body = _cbor_map({"__type": "Throttling", "message": THROTTLE_MESSAGE})
+        body = _cbor_map({"__type": code, "message": message})
         return {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"} | (
             query_error
         ), body
     if "json" in content_type:
-        body = json.dumps({"__type": "Throttling", "message": THROTTLE_MESSAGE}).encode()
+        body = json.dumps({"__type": code, "message": message}).encode()
         return {"Content-Type": "application/x-amz-json-1.0"} | query_error, body
-    body = (
+    body = (  # the query protocol's parser ignores the namespace: any service's will do
         '<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">'
-        f"<Error><Type>Sender</Type><Code>Throttling</Code><Message>{THROTTLE_MESSAGE}"
+        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}"
         "</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
     ).encode()
     return {"Content-Type": "text/xml"}, body
@@ -167,6 +172,8 @@ class FaultProxy:
     - `faults` (or `inject`): the next requests are answered with these instead of being
       forwarded: "throttle" (CloudWatch's Throttling error), an HTTP status such as "503",
       or None to let that one request through;
+    - `refuse`: every request of an operation is answered with an AWS error, e.g. AccessDenied
+      as for a policy without it (before and apart from `faults`);
     - `hold`: matching requests wait until `release` (forwarded) or `release(drop=True)`
       (the connection is closed unanswered);
     - `log`: every request, decoded; `forwarded(...)` those that reached moto.
@@ -180,6 +187,7 @@ class FaultProxy:
         self.served_faults = 0
         self.log: list[Request] = []
         self.held = 0
+        self.refusals: dict[str, str] = {}  # operation -> AWS error code
         self._hold: _Hold | None = None
         self._drop = False
         self._releases = 0
@@ -210,6 +218,15 @@ class FaultProxy:
     def inject(self, *faults: str | None) -> None:
         with self._changed:
             self.faults.extend(faults)
+
+    def refuse(self, operation: str, code: str = "AccessDenied") -> None:
+        """Answer every request of `operation` with this AWS error until `allow`."""
+        with self._changed:
+            self.refusals[operation] = code
+
+    def allow(self, operation: str) -> None:
+        with self._changed:
+            self.refusals.pop(operation, None)
 
     def hold(
         self, operations: Collection[str] | None = None, after: int = 0, count: int | None = None
@@ -259,6 +276,9 @@ class FaultProxy:
         """The fault to answer, "drop" to close unanswered, or None to forward."""
         with self._changed:
             self.requests += 1
+            if request.operation in self.refusals:
+                self._record(Request(request.operation, request.params, "refuse"))
+                return "refuse"
             fault = self.faults.pop(0) if self.faults else None
             if fault is not None:
                 self.served_faults += 1
@@ -321,8 +341,16 @@ class FaultProxy:
                 elif fault == "throttle":
                     headers, payload = throttling_answer(self.headers.get("Content-Type", ""))
                     self._answer(400, list(headers.items()), payload)
+                elif fault == "refuse":
+                    self._refuse(operation)
                 else:
                     self._answer(int(fault), [("Content-Type", "text/html")], b"<h1>oops</h1>")
+
+            def _refuse(self, operation: str) -> None:
+                code = proxy.refusals.get(operation, "AccessDenied")
+                message = f"not authorized to perform {operation} (refused by the fault proxy)"
+                headers, payload = error_answer(self.headers.get("Content-Type", ""), code, message)
+                self._answer(403, list(headers.items()), payload)
 
             def _relay(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
                 skip = {"content-length", "transfer-encoding", "connection", "server", "date"}

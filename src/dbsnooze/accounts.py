@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,13 +33,29 @@ HINT_FIELD = {
 }
 
 
-def create(ctx: Context, new: account_store.NewAccount, actor: str) -> AccountRow:
+@dataclass(frozen=True, slots=True)
+class Created:
+    row: AccountRow
+    warnings: tuple[str, ...] = ()  # the credentials work, but only in part
+
+
+@dataclass(frozen=True, slots=True)
+class Tested:
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def create(ctx: Context, new: account_store.NewAccount, actor: str) -> Created:
     if new.endpoint_url and (problem := endpoint_url_problem(new.endpoint_url)):
         raise Unprocessable("invalid_endpoint_url", f"endpoint_url {problem}")
     with ctx.sessions() as session:
         if account_store.by_name(session, new.name) is not None:
             raise Conflict("account_exists", f"an account named {new.name!r} already exists")
-    test(ctx, _unsaved(new))
+    warnings = test(ctx, _unsaved(new))
     with transaction(ctx.sessions) as session:
         row = account_store.add(session, ctx.box, new, ctx.clock())
         events.record(
@@ -47,12 +64,12 @@ def create(ctx: Context, new: account_store.NewAccount, actor: str) -> AccountRo
             actor,
             "account.created",
             ("account", row.id),
-            _created(new),
+            _created(new, warnings),
         )
-    return row
+    return Created(row, warnings)
 
 
-def _created(new: account_store.NewAccount) -> dict[str, object]:
+def _created(new: account_store.NewAccount, warnings: tuple[str, ...]) -> dict[str, object]:
     detail: dict[str, object] = {
         "name": new.name,
         "regions": list(new.regions),
@@ -60,37 +77,37 @@ def _created(new: account_store.NewAccount) -> dict[str, object]:
     }
     if new.provider is Provider.GCP:
         detail["provider"], detail["projects"] = new.provider.value, list(new.projects)
+    if warnings:
+        detail["warnings"] = list(warnings)
     return detail
 
 
-def test(ctx: Context, account: CloudAccount) -> None:
-    """Raise Unprocessable saying what failed when the cloud does not accept the credentials."""
+def test(ctx: Context, account: CloudAccount) -> tuple[str, ...]:
+    """Raise Unprocessable saying what failed when the cloud does not accept the credentials;
+    the warnings of what they allow only in part."""
     try:  # a probe gives up fast: a person is waiting on the answer
-        provider(ctx, account.provider).check(account)
+        return provider(ctx, account.provider).check(account)
     except ProviderError as exc:
         raise Unprocessable(exc.code, exc.message) from exc
 
 
-def test_stored(ctx: Context, account_id: int, actor: str) -> tuple[bool, str | None]:
+def test_stored(ctx: Context, account_id: int, actor: str) -> Tested:
     account = load(ctx, account_id)
     provider(ctx, account.provider).forget(account.id)
-    error: str | None = None
     try:
-        test(ctx, account)
+        outcome = Tested(warnings=test(ctx, account))
     except Unprocessable as exc:
-        error = exc.message
+        outcome = Tested(error=exc.message)
+    detail: dict[str, object] = {"ok": outcome.ok, "error": outcome.error}
+    if outcome.warnings:
+        detail["warnings"] = list(outcome.warnings)
     with transaction(ctx.sessions) as session:
         row = _row(session, account_id)
-        row.last_tested_at, row.last_test_error = ctx.clock(), error
+        row.last_tested_at, row.last_test_error = ctx.clock(), outcome.error
         events.record(
-            session,
-            ctx.clock(),
-            actor,
-            "account.tested",
-            ("account", account_id),
-            {"ok": error is None, "error": error},
+            session, ctx.clock(), actor, "account.tested", ("account", account_id), detail
         )
-    return error is None, error
+    return outcome
 
 
 def delete(ctx: Context, account_id: int, actor: str) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dbsnooze import accounts as account_service
@@ -70,6 +71,10 @@ def _context(config: Path | None) -> Context:
 def _fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
 
 @app.command()
@@ -205,10 +210,12 @@ def accounts_add(
     new = dataclasses.replace(new, timezone=timezone)
     ctx = _context(config)
     try:
-        row = account_service.create(ctx, new, "cli")
+        created = account_service.create(ctx, new, "cli")
     except DbsnoozeError as exc:
         _fail(f"{exc.message} ({exc.code})")
-    console.print(f"added account [bold]{row.name}[/bold] (id {row.id})")
+    console.print(f"added account [bold]{created.row.name}[/bold] (id {created.row.id})")
+    for warning in created.warnings:
+        _warn(warning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,12 +342,17 @@ def accounts_test(account_id: int, config: ConfigOpt = None) -> None:
     """Test a stored account's credentials against the cloud."""
     ctx = _context(config)
     try:
-        ok, error = account_service.test_stored(ctx, account_id, "cli")
+        tested = account_service.test_stored(ctx, account_id, "cli")
     except DbsnoozeError as exc:
         _fail(exc.message)
-    if not ok:
-        _fail(f"credentials rejected: {error}")
-    console.print("[green]ok[/green]: credentials work in every region")
+    if not tested.ok:
+        _fail(f"credentials rejected: {tested.error}")
+    if not tested.warnings:
+        console.print("[green]ok[/green]: credentials work in every region")
+    else:
+        console.print("[yellow]ok, in part[/yellow]: credentials accepted")
+    for warning in tested.warnings:
+        _warn(warning)
 
 
 @accounts_app.command("remove")
@@ -378,9 +390,12 @@ def discover(
         console.print_json(json.dumps(report.as_dict()))
     else:
         records = [
-            {k: v for k, v in r.items() if k != "account_id"} for r in report.as_dict()["regions"]
+            {k: v for k, v in r.items() if k not in ("account_id", "warnings")}
+            for r in report.as_dict()["regions"]
         ]
         _print(records, False, "Discovery")
+        for found in report.totals()["warnings"]:
+            _warn(f"account {found['account']}: {found['warning']}")
     if report.totals()["errors"]:
         raise typer.Exit(1)
 

@@ -30,6 +30,7 @@ class RegionReport:
     new: int = 0
     updated: int = 0
     deleted: int = 0
+    warnings: tuple[str, ...] = ()  # listed in part: what was not, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,11 @@ class DiscoveryReport:
             {"account": r.account, "region": r.region, "error": r.error}
             for r in self.regions
             if r.error
+        ]
+        totals["warnings"] = [
+            {"account": r.account, "region": r.region, "warning": warning}
+            for r in self.regions
+            for warning in r.warnings
         ]
         return totals
 
@@ -100,6 +106,11 @@ def _store_region(
             extra={"account": account.name, "region": result.region, "error": result.error},
         )
         return RegionReport(account.id, account.name, result.region, error=result.error), []
+    for warning in result.warnings:
+        log.warning(
+            "discovery listed a region in part",
+            extra={"account": account.name, "region": result.region, "warning": warning},
+        )
     with transaction(ctx.sessions) as session:
         counts = instance_store.sync_region(
             session,
@@ -107,6 +118,7 @@ def _store_region(
             result.region,
             result.instances,
             ctx.clock(),
+            result.unlisted,
         )
     report = RegionReport(
         account.id,
@@ -117,6 +129,7 @@ def _store_region(
         counts.new,
         counts.updated,
         counts.deleted,
+        result.warnings,
     )
     return report, counts.new_ids
 

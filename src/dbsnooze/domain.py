@@ -124,12 +124,19 @@ class DiscoveredInstance:
 
 @dataclass(frozen=True, slots=True)
 class RegionResult:
-    """Outcome of scanning one region of one account: the instances, or why it failed."""
+    """Outcome of scanning one region of one account: the instances, or why it failed.
+
+    A scan may succeed in part: `unlisted` are the units it could not list (e.g. clusters,
+    without the permission to describe them), whose stored rows are neither updated nor marked
+    deleted, and `warnings` say why, for people.
+    """
 
     account_id: int
     region: str
     instances: tuple[DiscoveredInstance, ...] = ()
     error: str | None = None
+    unlisted: frozenset[Unit] = frozenset()
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

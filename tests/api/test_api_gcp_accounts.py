@@ -82,7 +82,7 @@ def test_a_key_is_tested_saved_encrypted_and_never_shown(
         api.get("/api/v1/events").text,
         api.get("/accounts").text,
     ]
-    assert json.loads(answers[3]) == {"ok": True, "error": None}
+    assert json.loads(answers[3]) == {"ok": True, "error": None, "warnings": []}
     with ctx.engine.connect() as conn:
         dump = " ".join(str(row) for row in conn.execute(text("SELECT * FROM cloud_accounts")))
     for secret in _secrets(key):

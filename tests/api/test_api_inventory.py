@@ -10,6 +10,7 @@ from apihelp import KEY_ID, SECRET, create_db, static_account
 from fastapi.testclient import TestClient
 
 from dbsnooze.demo.emulator import Emulator
+from faultproxy import FaultProxy
 
 
 def test_account_lifecycle_never_reveals_the_secret(
@@ -27,7 +28,7 @@ def test_account_lifecycle_never_reveals_the_secret(
     answers.append(api.get(f"/api/v1/cloud-accounts/{account['id']}").text)
     answers.append(api.post(f"/api/v1/cloud-accounts/{account['id']}/test").text)
     answers.append(api.get("/api/v1/events").text)
-    assert json.loads(answers[3]) == {"ok": True, "error": None}
+    assert json.loads(answers[3]) == {"ok": True, "error": None, "warnings": []}
     for text in [*answers, caplog.text]:
         assert SECRET not in text
         assert KEY_ID not in text
@@ -130,6 +131,46 @@ def test_a_failing_region_does_not_stop_the_others(api: TestClient, moto: Emulat
     assert report["totals"]["seen"] == 1
     assert len(report["totals"]["errors"]) == 1
     assert report["totals"]["errors"][0]["account"] == "broken"
+
+
+def test_a_policy_without_describe_clusters_keeps_instances_and_stored_clusters(
+    api: TestClient, moto: Emulator, proxy: FaultProxy
+) -> None:
+    """The read-only policy from before clusters were listed: discovery goes on with the
+    instances, a cluster stored before is not listed rather than gone, and both the discovery
+    report and the credentials test say what is missing."""
+    create_db(moto, "us-east-1", "orders-prod")
+    moto.client("rds", "us-east-1").create_db_cluster(
+        DBClusterIdentifier="reports",
+        Engine="aurora-postgresql",
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+    )
+    body = static_account(moto, regions=["us-east-1"], endpoint_url=proxy.url)
+    account = api.post("/api/v1/cloud-accounts", json=body).json()
+    assert api.post("/api/v1/discover").json()["totals"]["new"] == 2
+
+    proxy.refuse("DescribeDBClusters")
+    create_db(moto, "us-east-1", "billing-staging")
+    report = api.post("/api/v1/discover").json()
+    tested = api.post(f"/api/v1/cloud-accounts/{account['id']}/test").json()
+
+    totals = report["totals"]
+    assert (totals["errors"], totals["new"], totals["deleted"]) == ([], 1, 0)
+    [warned] = totals["warnings"]
+    assert warned["region"] == "us-east-1"
+    assert warned["warning"].startswith("rds:DescribeDBClusters is denied in us-east-1")
+    assert report["regions"][0]["warnings"] == [warned["warning"]]
+    listed = api.get("/api/v1/instances").json()["data"]
+    assert sorted((i["name"], i["deleted"]) for i in listed) == [
+        ("billing-staging", False),
+        ("orders-prod", False),
+        ("reports", False),
+    ]
+    assert tested["ok"] is True and tested["error"] is None
+    [warning] = tested["warnings"]
+    assert "clusters (Aurora, Multi-AZ) are not listed or scheduled" in warning
+    assert "until the policy allows rds:DescribeDBClusters" in warning
 
 
 def _add_unreachable_account(ctx: object) -> None:

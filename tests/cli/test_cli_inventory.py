@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from dbsnooze.cli import app
 from dbsnooze.demo.emulator import Emulator
+from faultproxy import FaultProxy
 
 SECRET = "cli-secret-access-key-never-printed-000"
 
@@ -40,27 +41,31 @@ def _json(*args: str) -> object:
     return json.loads(result.stdout)
 
 
-def test_accounts_discover_and_list(env: dict[str, str], moto: Emulator) -> None:
+def test_accounts_discover_and_list(env: dict[str, str], moto: Emulator, proxy: FaultProxy) -> None:
     rds = moto.client("rds", "eu-west-1")
     rds.create_db_instance(
         DBInstanceIdentifier="cli-db", DBInstanceClass="db.t3.micro", Engine="postgres",
         AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="password123",
     )  # fmt: skip
+    proxy.refuse("DescribeDBClusters")  # a policy from before clusters: works, with a warning
+    denied = "warning: rds:DescribeDBClusters is denied in eu-west-1"
     code, out = _run(
         "accounts", "add", "main", "--region", "eu-west-1", "--auth", "static_keys",
-        "--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--endpoint-url", moto.endpoint_url,
+        "--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--endpoint-url", proxy.url,
         env={"AWS_SECRET_ACCESS_KEY": SECRET},
     )  # fmt: skip
     assert code == 0, out
-    assert "added account" in out
+    assert "added account" in out and denied in out
     accounts = _json("accounts", "list")
     assert isinstance(accounts, list)
     assert accounts[0]["name"] == "main"
     assert accounts[0]["hint"] == "AKIA…MPLE"
     assert SECRET not in json.dumps(accounts)
-    assert _run("accounts", "test", str(accounts[0]["id"]))[0] == 0
+    code, out = _run("accounts", "test", str(accounts[0]["id"]))
+    assert code == 0 and denied in out
     code, out = _run("discover")
     assert code == 0, out
+    assert "warning: account main: rds:DescribeDBClusters is denied in eu-west-1" in out
     instances = _json("instances", "list")
     assert isinstance(instances, list)
     assert [i["name"] for i in instances] == ["cli-db"]

@@ -19,6 +19,7 @@ from dbsnooze.providers.aws.inventory import (
     scan_account,
 )
 from dbsnooze.providers.aws.session import ClientCache
+from faultproxy import FaultProxy
 
 MakeAccount = Callable[..., CloudAccount]
 MakeUser = Callable[..., dict[str, str]]
@@ -178,19 +179,45 @@ def test_granted_permission_passes_with_iam_enforced(
     check_credentials(_quick_cache(), make_account(_static(key["id"], key["secret"])))
 
 
-def test_a_policy_without_describe_clusters_is_refused_naming_it(
-    make_account: MakeAccount, make_user: MakeUser, enforce_iam: Callable[[], None]
+def test_a_policy_without_describe_clusters_lists_instances_and_warns(
+    moto_endpoint: str,
+    make_account: MakeAccount,
+    make_user: MakeUser,
+    enforce_iam: Callable[[], None],
 ) -> None:
+    """The read-only policy from before clusters were listed: instances work as they did."""
+    _create_instances(moto_endpoint, "eu-west-1", ["west-a"])
     key = make_user("erin", ("rds:DescribeDBInstances",))
     enforce_iam()
-    account = make_account(_static(key["id"], key["secret"]))
+    account = make_account(_static(key["id"], key["secret"]), regions=("us-east-1", "eu-west-1"))
 
-    with pytest.raises(ProviderError) as caught:
-        check_credentials(_quick_cache(), account)
-    [scanned] = scan_account(_quick_cache(), account)
+    warnings = check_credentials(_quick_cache(), account)
+    east, west = scan_account(_quick_cache(), account)
 
-    assert caught.value.message.startswith("access denied for rds:DescribeDBClusters")
-    assert scanned.error is not None and "rds:DescribeDBClusters" in scanned.error
+    assert warnings == (
+        "rds:DescribeDBClusters is denied in us-east-1, eu-west-1: DB clusters (Aurora, "
+        "Multi-AZ) are not listed or scheduled there until the policy allows "
+        "rds:DescribeDBClusters; clusters found before are kept, not marked deleted",
+    )
+    assert east.ok and west.ok
+    assert [i.provider_id for i in west.instances] == ["west-a"]
+    assert west.unlisted == {Unit.CLUSTER}
+    assert west.warnings == (warnings[0].replace("us-east-1, ", ""),)
+
+
+def test_describe_clusters_failing_past_retries_still_fails_the_region(
+    moto_endpoint: str, make_account: MakeAccount
+) -> None:
+    _create_instances(moto_endpoint, "us-east-1", ["east-a"])
+    cache = ClientCache(Settings(cloud_max_attempts=2, cloud_timeout_seconds=2))
+    # DescribeDBInstances passes; both attempts at DescribeDBClusters get a 503
+    with FaultProxy(moto_endpoint, [None, "503", "503"]) as proxy:
+        [scanned] = scan_account(cache, make_account(endpoint=proxy.url))
+
+    assert not scanned.ok and scanned.instances == () and not scanned.warnings
+    assert scanned.error is not None
+    assert scanned.error.startswith("rds:DescribeDBClusters failed in us-east-1")
+    assert [r.fault for r in proxy.log if r.operation == "DescribeDBClusters"] == ["503", "503"]
 
 
 def test_closed_port_is_endpoint_unreachable(

@@ -16,6 +16,7 @@ from dbsnooze.demo.fleet import PROFILES
 from dbsnooze.jobs import backfill
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow
+from faultproxy import FaultProxy
 
 STROKES = {  # each chart's line colour, as charts.js draws it
     "cpu": (194, 65, 12),
@@ -325,24 +326,35 @@ def test_accounts_are_added_with_a_credentials_test_and_removed(
     expect(page.locator("#account-form-status")).to_contain_text("Not added.")
     expect(page.get_by_label("Secret access key")).to_have_value("")
 
-    page.get_by_label("Name", exact=True).fill("second")
-    page.get_by_label("Regions").fill("us-east-1")
-    page.get_by_label("Endpoint URL").fill(seeded.endpoint_url)
-    page.get_by_label("Secret access key").fill(secret)
-    page.get_by_role("button", name="Test and add account").click()
-    expect(page.locator("#account-form-status")).to_contain_text(
-        "Account second added: 9 database instance(s) found"
-    )
-    row = page.locator('tr[data-name="second"]')
-    expect(row).to_contain_text("AKIA…MPLE")
-    assert secret not in page.content()
-    page.screenshot(path=screenshot_path("accounts"), full_page=True)
+    page.get_by_role("button", name="Test demo").click()
+    expect(page.locator("#accounts-message")).to_have_text("The credentials of demo work.")
 
-    row.get_by_role("button", name="Test second").click()
-    expect(page.locator("#accounts-message")).to_contain_text("The credentials of second work.")
-    page.once("dialog", lambda dialog: dialog.accept())
-    row.get_by_role("button", name="Remove second").click()
-    expect(page.locator('tr[data-name="second"]')).to_have_count(0)
+    # a policy from before clusters were listed: added, with a warning that outlives the reload
+    with FaultProxy(seeded.endpoint_url) as proxy:
+        proxy.refuse("DescribeDBClusters")
+        page.get_by_label("Name", exact=True).fill("second")
+        page.get_by_label("Regions").fill("us-east-1")
+        page.get_by_label("Endpoint URL").fill(proxy.url)
+        page.get_by_label("Secret access key").fill(secret)
+        page.get_by_role("button", name="Test and add account").click()
+        expect(page.locator("#account-form-status")).to_contain_text(
+            "Account second added: 9 database instance(s) found. "
+            "rds:DescribeDBClusters is denied in us-east-1"
+        )
+        row = page.locator('tr[data-name="second"]')
+        expect(row).to_contain_text("AKIA…MPLE")
+        warning = page.locator("#accounts-message.alert-warn")
+        expect(warning).to_contain_text("Account second added: 9 database instance(s) found.")
+        assert secret not in page.content()
+        page.screenshot(path=screenshot_path("accounts"), full_page=True)
+
+        row.get_by_role("button", name="Test second").click()
+        expect(warning).to_contain_text(
+            "The credentials of second work, in part: rds:DescribeDBClusters is denied"
+        )
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.get_by_role("button", name="Remove second").click()
+        expect(page.locator('tr[data-name="second"]')).to_have_count(0)
     expect(page.locator('tr[data-name="demo"]')).to_have_count(1)
 
 

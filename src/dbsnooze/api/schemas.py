@@ -218,9 +218,16 @@ class AccountPublic(BaseModel):
     last_test_error: str | None
 
 
+class AccountCreated(AccountPublic):
+    """The new account; `warnings`: its credentials were accepted, but allow only part."""
+
+    warnings: list[str] = []
+
+
 class AccountTestResult(BaseModel):
     ok: bool
     error: str | None = None
+    warnings: list[str] = []  # it works in part: e.g. AWS clusters refused, instances listed
 
 
 class MemberPublic(BaseModel):

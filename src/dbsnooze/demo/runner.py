@@ -48,7 +48,7 @@ def register_demo_account(ctx: Context, endpoint_url: str) -> int:
         endpoint_url=endpoint_url,
         secret_hint=account_service.secret_hint(DEMO_KEYS),
     )
-    return account_service.create(ctx, new, "demo").id
+    return account_service.create(ctx, new, "demo").row.id
 
 
 def register_gcp_account(ctx: Context, endpoint_url: str, key: ServiceAccountKey) -> int:
@@ -65,7 +65,7 @@ def register_gcp_account(ctx: Context, endpoint_url: str, key: ServiceAccountKey
         secret_hint=account_service.secret_hint(credentials),
         projects=(PROJECT,),
     )
-    return account_service.create(ctx, new, "demo").id
+    return account_service.create(ctx, new, "demo").row.id
 
 
 def write_cli_config(settings: Settings) -> Path:

@@ -82,12 +82,14 @@ class CloudProvider(Protocol):
         ...
 
     def scan(self, account: CloudAccount) -> list[RegionResult]:
-        """One result per scan unit (region or project); a failed unit is an outcome."""
+        """One result per scan unit (region or project); a failed unit is an outcome, and so
+        is one listed in part (its `unlisted` units and `warnings`)."""
         ...
 
-    def check(self, account: CloudAccount) -> None:
+    def check(self, account: CloudAccount) -> tuple[str, ...]:
         """Raise ProviderError saying what failed unless the credentials can inventory and read
-        metrics everywhere the account scans; gives up fast (a person is waiting)."""
+        metrics everywhere the account scans; gives up fast (a person is waiting). Returns
+        warnings for what they can do only in part (AWS: clusters refused, instances listed)."""
         ...
 
     def forget(self, account_id: int) -> None:

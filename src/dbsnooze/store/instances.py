@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,21 +66,22 @@ def sync_region(
     unit: str,
     found: Iterable[DiscoveredInstance],
     now: datetime,
+    unlisted: Collection[Unit] = (),
 ) -> SyncCounts:
     """Make the stored instances of one account and scan unit match what the cloud listed.
 
     The scan unit is what one inventory call lists: an AWS region, a GCP project (whose
-    instances each sit in their own region).
+    instances each sit in their own region). Rows of an `unlisted` kind (the cloud would not
+    list them, e.g. clusters without the permission to describe them) are left as they are:
+    not listed is not gone.
     """
     account_id, provider = account
-    existing = {
-        (row.unit, row.provider_id): row
-        for row in session.scalars(
-            select(InstanceRow).where(
-                InstanceRow.account_id == account_id, InstanceRow.scan_unit == unit
-            )
-        )
-    }
+    query = select(InstanceRow).where(
+        InstanceRow.account_id == account_id, InstanceRow.scan_unit == unit
+    )
+    if unlisted:
+        query = query.where(InstanceRow.unit.not_in([kind.value for kind in unlisted]))
+    existing = {(row.unit, row.provider_id): row for row in session.scalars(query)}
     counts = SyncCounts()
     fresh: list[InstanceRow] = []
     for item in found:

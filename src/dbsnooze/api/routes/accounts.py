@@ -10,6 +10,7 @@ from dbsnooze.api.openapi import errors
 from dbsnooze.api.params import Id
 from dbsnooze.api.schemas import (
     AccountCreate,
+    AccountCreated,
     AccountPublic,
     AccountTestResult,
     Page,
@@ -55,7 +56,7 @@ def list_accounts(session: SessionDep) -> Page[AccountPublic]:
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 409))
 def create_account(
     body: AccountCreate, ctx: ContextDep, who: ActorDep, response: Response
-) -> AccountPublic:
+) -> AccountCreated:
     credentials = to_credentials(body.auth)
     new = NewAccount(
         provider=body.provider,
@@ -67,9 +68,9 @@ def create_account(
         timezone=body.timezone,
         projects=tuple(body.projects),
     )
-    row = accounts.create(ctx, new, who)
-    response.headers["Location"] = f"/api/v1/cloud-accounts/{row.id}"
-    return public(row)
+    created = accounts.create(ctx, new, who)
+    response.headers["Location"] = f"/api/v1/cloud-accounts/{created.row.id}"
+    return AccountCreated(**public(created.row).model_dump(), warnings=list(created.warnings))
 
 
 @router.get("/{account_id}", responses=errors(404))
@@ -88,5 +89,5 @@ def delete_account(account_id: Id, ctx: ContextDep, who: ActorDep) -> Response:
 
 @router.post("/{account_id}/test", responses=errors(404))
 def test_account(account_id: Id, ctx: ContextDep, who: ActorDep) -> AccountTestResult:
-    ok, error = accounts.test_stored(ctx, account_id, who)
-    return AccountTestResult(ok=ok, error=error)
+    tested = accounts.test_stored(ctx, account_id, who)
+    return AccountTestResult(ok=tested.ok, error=tested.error, warnings=list(tested.warnings))

@@ -29,6 +29,8 @@ AWS_ERRORS: tuple[type[Exception], ...] = (
     ProviderError,
 )
 
+ACCESS_DENIED = "access_denied"  # the identity lacks the permission (its policy, not its key)
+
 _CLIENT_ERROR_CODES: dict[str, str] = {
     "InvalidClientTokenId": "credentials_invalid",
     "UnrecognizedClientException": "credentials_invalid",
@@ -39,9 +41,9 @@ _CLIENT_ERROR_CODES: dict[str, str] = {
     "ExpiredToken": "credentials_invalid",
     "ExpiredTokenException": "credentials_invalid",
     "RequestExpired": "credentials_invalid",
-    "AccessDenied": "access_denied",
-    "AccessDeniedException": "access_denied",
-    "UnauthorizedOperation": "access_denied",
+    "AccessDenied": ACCESS_DENIED,
+    "AccessDeniedException": ACCESS_DENIED,
+    "UnauthorizedOperation": ACCESS_DENIED,
     "Throttling": "throttled",
     "ThrottlingException": "throttled",
     "RequestLimitExceeded": "throttled",

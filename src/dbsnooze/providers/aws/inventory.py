@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,12 @@ from typing import Any
 from botocore import xform_name
 
 from dbsnooze.domain import CloudAccount, DiscoveredInstance, ProviderError, RegionResult, Unit
-from dbsnooze.providers.aws.errors import AWS_ERRORS, credential_secrets, to_provider_error
+from dbsnooze.providers.aws.errors import (
+    ACCESS_DENIED,
+    AWS_ERRORS,
+    credential_secrets,
+    to_provider_error,
+)
 from dbsnooze.providers.aws.permissions import action_for
 from dbsnooze.providers.aws.session import ClientCache
 
@@ -109,28 +115,56 @@ def scan_account(cache: ClientCache, account: CloudAccount) -> list[RegionResult
 
 
 def _scan_region(cache: ClientCache, account: CloudAccount, region: str) -> RegionResult:
-    operation = "DescribeDBInstances"
     try:
         client = cache.client(account, region, "rds")
         instances = list_instances(client, region)
-        operation = "DescribeDBClusters"
-        instances += list_clusters(client, region)
     except Exception as exc:  # any failure is this region's outcome, never the others'
-        error = _provider_error(exc, account, region, "rds", operation)
-        # The scrubbed message only: a raw traceback could echo a key.
-        logger.warning(
-            "inventory of account %s in %s failed [%s]: %s",
+        error = _provider_error(exc, account, region, "DescribeDBInstances")
+        return _failed(account, region, error)
+    try:
+        clusters = list_clusters(client, region)
+    except Exception as exc:
+        error = _provider_error(exc, account, region, "DescribeDBClusters")
+        if error.code != ACCESS_DENIED:
+            return _failed(account, region, error)
+        # A policy from before clusters were listed: the instances still count, and stored
+        # clusters are not listed rather than gone.
+        logger.warning("inventory of account %s in %s: %s", account.id, region, error.message)
+        return RegionResult(
             account.id,
             region,
-            error.code,
-            error.message,
+            instances,
+            unlisted=frozenset({Unit.CLUSTER}),
+            warnings=(clusters_denied([region]),),
         )
-        return RegionResult(account_id=account.id, region=region, error=error.message)
-    return RegionResult(account_id=account.id, region=region, instances=instances)
+    return RegionResult(account_id=account.id, region=region, instances=instances + clusters)
 
 
-def check_credentials(cache: ClientCache, account: CloudAccount) -> None:
-    """Raise ProviderError saying what failed, unless the account can list RDS in every region.
+def clusters_denied(regions: Sequence[str]) -> str:
+    """The warning when DescribeDBClusters is refused: instances work, clusters wait."""
+    action = action_for("rds", "DescribeDBClusters")
+    return (
+        f"{action} is denied in {', '.join(regions)}: DB clusters (Aurora, Multi-AZ) are not "
+        f"listed or scheduled there until the policy allows {action}; clusters found before "
+        "are kept, not marked deleted"
+    )
+
+
+def _failed(account: CloudAccount, region: str, error: ProviderError) -> RegionResult:
+    # The scrubbed message only: a raw traceback could echo a key.
+    logger.warning(
+        "inventory of account %s in %s failed [%s]: %s",
+        account.id,
+        region,
+        error.code,
+        error.message,
+    )
+    return RegionResult(account_id=account.id, region=region, error=error.message)
+
+
+def check_credentials(cache: ClientCache, account: CloudAccount) -> tuple[str, ...]:
+    """Raise ProviderError saying what failed, unless the account can list RDS in every region;
+    the warnings of what works only in part (clusters refused, instances listed).
 
     For an account not saved yet, pass ClientCache.for_probe(settings) so a bad endpoint or
     key fails in seconds.
@@ -138,9 +172,16 @@ def check_credentials(cache: ClientCache, account: CloudAccount) -> None:
     if not account.regions:
         raise ProviderError("region_invalid", "the account has no regions to scan")
     _call(cache, account, account.regions[0], "sts", "GetCallerIdentity")
+    denied: list[str] = []
     for region in account.regions:
         _call(cache, account, region, "rds", "DescribeDBInstances", MaxRecords=PROBE_PAGE_SIZE)
-        _call(cache, account, region, "rds", "DescribeDBClusters", MaxRecords=PROBE_PAGE_SIZE)
+        try:
+            _call(cache, account, region, "rds", "DescribeDBClusters", MaxRecords=PROBE_PAGE_SIZE)
+        except ProviderError as exc:
+            if exc.code != ACCESS_DENIED:
+                raise
+            denied.append(region)
+    return (clusters_denied(denied),) if denied else ()
 
 
 def _call(
@@ -155,11 +196,11 @@ def _call(
         client = cache.client(account, region, service)
         return getattr(client, xform_name(operation))(**params)
     except AWS_ERRORS as exc:
-        raise _provider_error(exc, account, region, service, operation) from None
+        raise _provider_error(exc, account, region, operation, service) from None
 
 
 def _provider_error(
-    exc: Exception, account: CloudAccount, region: str, service: str, operation: str
+    exc: Exception, account: CloudAccount, region: str, operation: str, service: str = "rds"
 ) -> ProviderError:
     return to_provider_error(
         exc,

@@ -73,8 +73,8 @@ class AwsProvider:
     def scan(self, account: CloudAccount) -> list[RegionResult]:
         return inventory.scan_account(self.clients, account)
 
-    def check(self, account: CloudAccount) -> None:
-        inventory.check_credentials(ClientCache.for_probe(self.settings), account)
+    def check(self, account: CloudAccount) -> tuple[str, ...]:
+        return inventory.check_credentials(ClientCache.for_probe(self.settings), account)
 
     def forget(self, account_id: int) -> None:
         self.clients.forget(account_id)

@@ -81,9 +81,10 @@ class GcpProvider:
             ]
         return inventory.scan_account(client, account)
 
-    def check(self, account: CloudAccount) -> None:
+    def check(self, account: CloudAccount) -> tuple[str, ...]:
         client = GcpSessions.for_probe(self.settings).client(account)
         inventory.check_credentials(client, account, self.clock())
+        return ()
 
     def forget(self, account_id: int) -> None:
         self.sessions.forget(account_id)

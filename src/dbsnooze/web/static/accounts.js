@@ -9,6 +9,7 @@
   const status = document.getElementById("account-form-status");
   const message = document.getElementById("accounts-message");
   const submit = document.getElementById("account-submit");
+  const NOTE = "dbsnooze.accounts.note";  // a message kept across the reload after adding
 
   // Regions or projects, and the auth methods, follow the provider.
   function showProviderFields() {
@@ -105,9 +106,17 @@
     }
     const totals = found.data.totals;
     const problems = totals.errors.map((e) => e.region + ": " + e.error).join("; ");
-    say(status, "Account " + result.data.name + " added: " + totals.seen + " database instance(s) found" +
-      (problems ? ". Some regions failed: " + problems : "."), problems ? "error" : "ok");
-    setTimeout(() => window.location.reload(), problems ? 4000 : 1200);
+    // Listed in part (e.g. clusters refused): the regions say so (each names its region), else
+    // the credentials test did.
+    const regionWarnings = totals.warnings.map((w) => w.warning);
+    const warnings = (regionWarnings.length ? regionWarnings : result.data.warnings).join("; ");
+    const kind = problems ? "error" : warnings ? "warn" : "ok";
+    const text = "Account " + result.data.name + " added: " + totals.seen + " database instance(s) found" +
+      (problems ? ". Some regions failed: " + problems : "") + (warnings ? ". " + warnings : ".");
+    say(status, text, kind);
+    // The reload shows the new row; what went wrong or only in part stays on the page after it.
+    if (kind !== "ok") sessionStorage.setItem(NOTE, JSON.stringify({ text, kind }));
+    setTimeout(() => window.location.reload(), 1200);
   });
 
   document.addEventListener("click", async (event) => {
@@ -125,6 +134,9 @@
     button.disabled = false;
     if (!result.ok) {
       say(message, "Could not test " + row.dataset.name + ": " + describeError(result), "error");
+    } else if (result.data.ok && result.data.warnings.length) {
+      say(message, "The credentials of " + row.dataset.name + " work, in part: " +
+        result.data.warnings.join("; "), "warn");
     } else if (result.data.ok) {
       say(message, "The credentials of " + row.dataset.name + " work.", "ok");
     } else {
@@ -148,7 +160,16 @@
     setTimeout(() => window.location.reload(), 600);
   }
 
+  function showKeptNote() {
+    const kept = sessionStorage.getItem(NOTE);
+    if (!kept) return;
+    sessionStorage.removeItem(NOTE);
+    const note = JSON.parse(kept);
+    say(message, note.text, note.kind);
+  }
+
   method.addEventListener("change", showMethodFields);
   provider.addEventListener("change", showProviderFields);
   showProviderFields();
+  showKeptNote();
 })();

@@ -84,9 +84,10 @@
   function say(el, text, kind) {
     el.textContent = text;
     el.dataset.kind = kind || "info";
-    el.classList.toggle("alert", kind === "error" || kind === "ok");
+    el.classList.toggle("alert", kind === "error" || kind === "ok" || kind === "warn");
     el.classList.toggle("alert-error", kind === "error");
     el.classList.toggle("alert-ok", kind === "ok");
+    el.classList.toggle("alert-warn", kind === "warn");
   }
 
   // Explanations (data-tip) that a mouse gets on hover are shown on focus too, so keyboard and
