@@ -11,14 +11,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dbsnooze.clock import utc_now
 from dbsnooze.context import Context
@@ -51,6 +53,7 @@ LEASE_SECONDS = 5  # the shortest lease the settings allow
 CHUNK = 5
 FLEET = [f"fleet-{i:02d}" for i in range(30)]
 SOLO = "solo-db"
+LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -211,3 +214,48 @@ def test_a_killed_workers_job_is_taken_over_after_its_lease(
         cloudwatch_name(m) for m in METRIC_KEYS
     )  # connections by the dead worker, cpu by the survivor: nothing twice
     assert_exact(ctx, SOLO, cloud[SOLO], done)
+
+
+def test_the_last_two_parts_ending_at_once_end_the_fleet_job(ctx: Context) -> None:
+    """Two workers end the fleet's last two parts in overlapping transactions: the second waits
+    for the first's lock on the fleet job, then sees both parts ended and ends it."""
+    register(ctx, "http://127.0.0.1:9", ["race-a"], region="us-east-1")
+    register(ctx, "http://127.0.0.1:9", ["race-b"], region="eu-west-1")  # another part
+    fleet = backfill.submit_fleet(ctx, InstanceFilter(q="race-"), 1, False, "test")
+    now = utc_now()
+    parts = []
+    for owner in ("w1", "w2"):
+        with ctx.sessions() as session, session.begin():
+            job = queue.claim(session, owner, now, LEASE)
+            assert job is not None and job.parent_id == fleet.id
+            parts.append(job.id)
+
+    def end(session: Session, part_id: int) -> None:
+        part = session.get(JobRow, part_id)
+        assert part is not None
+        queue.finish(session, part, queue.JobState.SUCCEEDED, now)
+        session.flush()
+
+    def second() -> None:
+        with ctx.sessions() as session, session.begin():
+            end(session, parts[1])
+
+    with ctx.sessions() as first:
+        first.begin()
+        end(first, parts[0])  # not committed yet: the other part reads as running
+        other = threading.Thread(target=second)
+        other.start()
+        until(lambda: not other.is_alive() or _waiting_on_a_lock(ctx), "the second worker")
+        first.commit()
+    other.join(timeout=30)
+    assert job_row(ctx, fleet.id).state == "succeeded"
+    assert job_row(ctx, fleet.id).finished_at is not None
+
+
+def _waiting_on_a_lock(ctx: Context) -> bool:
+    with ctx.engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).scalar()
+    return bool(found)

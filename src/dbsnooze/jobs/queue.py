@@ -128,12 +128,18 @@ def _release(session: Session, job_id: int) -> None:
 
 
 def _settle_parent(session: Session, parent_id: int, now: datetime) -> None:
-    """A fleet job ends when its last part ends: failed if any part failed."""
+    """A fleet job ends when its last part ends: failed if any part failed.
+
+    Two workers ending the last two parts at once would each see the other's part still
+    running and neither end the fleet job: the parent's row is locked first (PostgreSQL; SQLite
+    has one writer at a time), so the second reads the parts after the first has committed.
+    """
+    locked = select(JobRow).where(JobRow.id == parent_id).with_for_update()
+    parent = session.scalars(locked.execution_options(populate_existing=True)).first()
+    if parent is None or parent.finished_at is not None:
+        return
     states = set(session.scalars(select(JobRow.state).where(JobRow.parent_id == parent_id)))
     if states & {s.value for s in ACTIVE}:
-        return
-    parent = session.get(JobRow, parent_id)
-    if parent is None or parent.finished_at is not None:
         return
     if JobState.FAILED.value in states:
         parent.state = JobState.FAILED.value
