@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from dbsnooze.clock import utc_now
 from dbsnooze.context import Context
 from dbsnooze.demo.emulator import Emulator
 from dbsnooze.jobs import backfill, queue
+from dbsnooze.store.db import transaction
 from dbsnooze.store.instances import InstanceFilter
 from dbsnooze.store.tables import JobRow
 from faultproxy import FaultProxy
@@ -42,6 +42,7 @@ from metricshelp import (
     until,
     values,
 )
+from racehelp import overlapping
 
 pytestmark = [
     pytest.mark.postgres,
@@ -234,28 +235,65 @@ def test_the_last_two_parts_ending_at_once_end_the_fleet_job(ctx: Context) -> No
         part = session.get(JobRow, part_id)
         assert part is not None
         queue.finish(session, part, queue.JobState.SUCCEEDED, now)
-        session.flush()
 
     def second() -> None:
         with ctx.sessions() as session, session.begin():
             end(session, parts[1])
 
-    with ctx.sessions() as first:
-        first.begin()
-        end(first, parts[0])  # not committed yet: the other part reads as running
-        other = threading.Thread(target=second)
-        other.start()
-        until(lambda: not other.is_alive() or _waiting_on_a_lock(ctx), "the second worker")
-        first.commit()
-    other.join(timeout=30)
+    overlapping(ctx, lambda first: end(first, parts[0]), second)  # the first: not committed yet
     assert job_row(ctx, fleet.id).state == "succeeded"
     assert job_row(ctx, fleet.id).finished_at is not None
 
 
-def _waiting_on_a_lock(ctx: Context) -> bool:
-    with ctx.engine.connect() as conn:
-        found = conn.exec_driver_sql(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        ).scalar()
-    return bool(found)
+def test_a_fleet_cancelled_as_one_of_its_parts_ends_deadlocks_neither(ctx: Context) -> None:
+    """A cancel writes the fleet job, then its parts; a worker ending a part takes the fleet
+    job's lock before it writes its part, in that same order. (Writing its part first, it
+    would hold the part the cancel waits for while waiting for the fleet job the cancel holds:
+    PostgreSQL would break the deadlock by failing one of them.)"""
+    register(ctx, "http://127.0.0.1:9", ["race-a"], region="us-east-1")
+    register(ctx, "http://127.0.0.1:9", ["race-b"], region="eu-west-1")  # another part, queued
+    fleet = backfill.submit_fleet(ctx, InstanceFilter(q="race-"), 1, False, "test")
+    now = utc_now()
+    with ctx.sessions() as session, session.begin():
+        running = queue.claim(session, "w1", now, LEASE)
+        assert running is not None and running.parent_id == fleet.id
+
+    def cancel_begins(session: Session) -> None:  # request_cancel's first write
+        row = session.get(JobRow, fleet.id)
+        assert row is not None
+        row.cancel_requested = True
+
+    def cancel(session: Session) -> None:
+        row = session.get(JobRow, fleet.id)
+        assert row is not None
+        queue.request_cancel(session, row, now)
+
+    def end() -> None:
+        with transaction(ctx.sessions) as session:
+            part = session.get(JobRow, running.id)
+            assert part is not None
+            queue.finish(session, part, queue.JobState.SUCCEEDED, now)
+
+    overlapping(ctx, cancel_begins, end, then=cancel)
+
+    assert job_row(ctx, running.id).state == "succeeded"
+    assert job_row(ctx, fleet.id).state == "cancelled"
+
+
+def test_a_fleet_backfill_leaves_an_instance_to_the_job_it_got_meanwhile(ctx: Context) -> None:
+    """Discovery's automatic backfill of one instance is submitted while a fleet backfill of it
+    is: the fleet, finding it taken once that job is committed, leaves it out like any instance
+    already being backfilled (it used to fail whole with a 409)."""
+    ids = register(ctx, "http://127.0.0.1:9", ["race-a", "race-b"], region="us-east-1")
+    now = utc_now()
+    fields = {"days": 1, "days_requested": 1, "params": {"force": False}, "created_by": "test"}
+
+    def single(session: Session) -> None:
+        queue.submit(session, queue.BACKFILL, [ids["race-a"]], fields, now)
+
+    def fleet() -> JobRow:
+        return backfill.submit_fleet(ctx, InstanceFilter(q="race-"), 1, False, "test")
+
+    parent = overlapping(ctx, single, fleet)
+
+    assert [targets for _, targets in parts_of(ctx, parent.id).values()] == [[ids["race-b"]]]

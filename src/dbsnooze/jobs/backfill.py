@@ -19,7 +19,7 @@ from dbsnooze.collect.throttle import Buckets
 from dbsnooze.config import HARD_MAX_BACKFILL_DAYS
 from dbsnooze.context import Context
 from dbsnooze.domain import HOUR, HourRange, Provider, ProviderError, Source, Target, floor_hour
-from dbsnooze.errors import Unprocessable
+from dbsnooze.errors import Conflict, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.jobs.queue import BACKFILL, FLEET, JobState
 from dbsnooze.jobs.tally import Tally
@@ -32,6 +32,7 @@ from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow, JobRow
 
 log = logging.getLogger(__name__)
+FLEET_ATTEMPTS = 3  # a fleet submission raced by other new jobs is made again, this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +89,25 @@ def submit_fleet(
 ) -> JobRow:
     """One fleet job whose parts (≤ fleet_chunk_size instances of one account and scan unit: an
     AWS region, a GCP project) any worker can claim; instances already being backfilled are
-    left to their running job."""
+    left to their running job.
+
+    An instance may get a job of its own (discovery's automatic backfill, another fleet) after
+    the busy ones were read: its part's insert then fails on the one-active-job index once that
+    job is committed, and the fleet is submitted again, leaving it out as it would have."""
     how = depth(ctx, days)
+    attempts = FLEET_ATTEMPTS
+    while True:
+        try:
+            return _submit_fleet(ctx, flt, how, force, actor)
+        except Conflict:
+            attempts -= 1
+            if not attempts:
+                raise
+
+
+def _submit_fleet(
+    ctx: Context, flt: instance_store.InstanceFilter, how: Depth, force: bool, actor: str
+) -> JobRow:
     now = ctx.clock()
     with transaction(ctx.sessions) as session:
         rows = _fleet_rows(session, flt)

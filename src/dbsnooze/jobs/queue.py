@@ -115,6 +115,8 @@ def renew(session: Session, job_id: int, owner: str, until: datetime) -> bool:
 
 
 def finish(session: Session, job: JobRow, state: JobState, now: datetime) -> None:
+    if job.parent_id is not None:
+        _lock_parent(session, job.parent_id)
     job.state = state.value
     job.finished_at = now
     job.lease_owner, job.lease_expires_at = None, None
@@ -125,6 +127,14 @@ def finish(session: Session, job: JobRow, state: JobState, now: datetime) -> Non
 
 def _release(session: Session, job_id: int) -> None:
     session.execute(update(JobTargetRow).where(JobTargetRow.job_id == job_id).values(active=False))
+
+
+def _lock_parent(session: Session, parent_id: int) -> None:
+    """Lock a part's fleet job before the part's own row is written (its pending changes wait):
+    a cancel writes the fleet job, then its parts; a part written first would be held while
+    waiting for the fleet job the cancel holds, and the cancel wait for it: a deadlock."""
+    with session.no_autoflush:
+        session.execute(select(JobRow.id).where(JobRow.id == parent_id).with_for_update())
 
 
 def _settle_parent(session: Session, parent_id: int, now: datetime) -> None:
