@@ -73,7 +73,7 @@ def carry_out(
 
 
 def _cancel(session: Session, action_id: int, reason: str, now: datetime) -> None:
-    row = session.get(ActionRow, action_id)
+    row = actions.locked(session, action_id)
     if row is None or row.state not in actions.OPEN:
         return
     if row.state == State.IN_FLIGHT and row.lease_until is not None and row.lease_until > now:
@@ -139,8 +139,8 @@ def _open_or_new(
 ) -> ActionRow | None:
     open_ = item.open
     if open_ is not None and open_.kind == decision.kind and decision.cancel_open is None:
-        row = session.get(ActionRow, open_.id)
-        return row if row is not None and row.state in actions.OPEN else None
+        row = actions.locked(session, open_.id)  # another worker may have claimed it since
+        return row if row is not None and actions.claimable(row, now) else None
     new = NewAction(
         item.instance_id,
         decision.kind or STOP,

@@ -108,7 +108,9 @@ def from_recommendation(
     """The schedule an applied recommendation asks for: "sleep: <instance>", in the
     recommendation's zone with its windows, assigned to the instance, in dry run, its origin the
     instance. Applying again updates the schedule made before (found by its origin, so a rename
-    does not matter; else by its name); an instance with another schedule is a 409."""
+    does not matter; else by its name); an instance with another schedule is a 409. Two
+    applies at once: the second finds the schedule the first made (the schedules' lock)."""
+    store.lock(session)
     instance = require_instance(session, recommendation.instance_id)
     name = f"sleep: {instance.provider_id}"[:128]
     spec = ScheduleSpec(recommendation.timezone, _windows_of(recommendation))

@@ -117,6 +117,24 @@ def stopped_by_a_person(session: Session) -> list[int]:
     return list(session.scalars(query))
 
 
+def locked(session: Session, action_id: int) -> ActionRow | None:
+    """The action as committed now, its row locked until the transaction ends.
+
+    A worker deciding about an open action (cancel it, postpone it, skip its window) reads it
+    here, so that a claim another worker made meanwhile is seen and never overwritten: it
+    waits for that claim's transaction, then reads the action in flight (PostgreSQL; SQLite
+    has one writer at a time)."""
+    query = select(ActionRow).where(ActionRow.id == action_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def claimable(row: ActionRow, now: datetime) -> bool:
+    """What `claim` would take: planned and due, or in flight under a lease that expired."""
+    if row.state == State.PLANNED:
+        return row.next_attempt_at is None or row.next_attempt_at <= now
+    return row.state == State.IN_FLIGHT and row.lease_until is not None and row.lease_until <= now
+
+
 def claim(session: Session, action_id: int, owner: str, now: datetime, lease: timedelta) -> bool:
     """Take an open action to run it now: planned and due, or in flight under a lease that
     expired (its worker died). False when someone else has it."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dbsnooze.store import events
@@ -43,15 +45,33 @@ def put(
     """Set (or replace) the instance's override; an audit event names who."""
     if state not in STATES:
         raise ValueError(f"an override is awake or asleep, not {state!r}")
-    row = session.get(OverrideRow, instance_id)
-    if row is None:
-        row = OverrideRow(instance_id=instance_id)
-        session.add(row)
-    row.state, row.until, row.created_by, row.created_at = state, until, by, now
+    found = Override(instance_id, state, until, by, now)
+    # one statement, not "read, then insert or update": two people setting one instance's
+    # override at once would both find none and the second insert fail
+    session.execute(_upsert(session, found))
+    loaded = session.identity_map.get(session.identity_key(OverrideRow, instance_id))
+    if loaded is not None:
+        session.expire(loaded)  # read earlier in this session: it holds what was replaced
     detail = {"state": state, "until": until.isoformat()}
     events.record(session, now, by, "override.set", ("instance", instance_id), detail)
     session.flush()
-    return _convert(row)
+    return found
+
+
+def _upsert(session: Session, found: Override) -> Insert:
+    table = cast(Table, OverrideRow.__table__)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    values = {
+        "instance_id": found.instance_id,
+        "state": found.state,
+        "until": found.until,
+        "created_by": found.created_by,
+        "created_at": found.created_at,
+    }
+    insert = dialect.insert(table).values(values)
+    replaced = {name: insert.excluded[name] for name in values if name != "instance_id"}
+    statement: Insert = insert.on_conflict_do_update(index_elements=["instance_id"], set_=replaced)
+    return statement
 
 
 def clear(session: Session, instance_id: int, by: str, now: datetime) -> bool:
@@ -81,10 +101,14 @@ def active(
 
 
 def expire(session: Session, now: datetime) -> list[Override]:
-    """Drop the overrides that ended, each with an audit event; the ones dropped."""
-    ended = [
-        _convert(r) for r in session.scalars(select(OverrideRow).where(OverrideRow.until <= now))
-    ]
+    """Drop the overrides that ended, each with an audit event; the ones dropped.
+
+    Their rows are locked as they are read: one a person sets again meanwhile is read after
+    that is committed, no longer ended, and kept (PostgreSQL; SQLite has one writer at a time).
+    """
+    query = select(OverrideRow).where(OverrideRow.until <= now).with_for_update()
+    rows = session.scalars(query.execution_options(populate_existing=True))
+    ended = [_convert(r) for r in rows]
     if ended:
         ids = [o.instance_id for o in ended]
         session.execute(

@@ -2,8 +2,9 @@
 
 An instance gets a schedule explicitly (`schedule_assignments`) or by a schedule's selector.
 It has at most one: a write that would give an instance a second raises `schedule_conflict`
-naming both; an instance discovered later that two schedules claim is left out of
-`assignments` and reported by `conflicts`. The opt-out tag always wins.
+naming both (writes take the schedules' lock, so two at once cannot both pass the check); an
+instance discovered later that two schedules claim is left out of `assignments` and reported
+by `conflicts`. The opt-out tag always wins.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from dbsnooze.errors import Conflict, NotFound, Unprocessable
 from dbsnooze.schedules.check import check
 from dbsnooze.schedules.spec import ScheduleSpec
+from dbsnooze.store import locks
 from dbsnooze.store.schedule_values import (
     Selector,
     Settings,
@@ -144,6 +146,19 @@ def opted_out(row: InstanceRow) -> bool:
 # -- writing
 
 
+def lock(session: Session) -> None:
+    """Hold the schedules' write lock until the transaction ends, then read afresh.
+
+    Whether a write gives an instance a second schedule (or takes a name) depends on every
+    schedule's selector and assignments: two writes at once, each checking without the other's,
+    would both pass. The second waits here until the first has committed, then reads what it
+    wrote (PostgreSQL; SQLite has one writer at a time).
+    """
+    locks.hold(session, locks.SCHEDULES)
+    session.flush()
+    session.expire_all()  # rows this session read before waiting may predate the other write
+
+
 def create(
     session: Session,
     name: str,
@@ -155,6 +170,7 @@ def create(
 ) -> ScheduleRow:
     """A new schedule, with the instances given to it explicitly; `origin_instance_id`: the
     instance whose applied recommendation it comes from."""
+    lock(session)
     if by_name(session, name) is not None:
         raise Conflict("schedule_name_taken", f"a schedule named {name!r} exists")
     before = _claims(session)
@@ -178,6 +194,7 @@ def update(
 ) -> ScheduleRow:
     """Change the given parts of a schedule: `name`, or any field of `Settings` (`spec`,
     `enabled`, `dry_run`, `enforce`, `grace_minutes`, `selector`)."""
+    lock(session)
     row = require(session, schedule_id)
     before = _claims(session)
     if name is not None and name != row.name:
@@ -206,6 +223,7 @@ def remove(session: Session, schedule_id: int) -> None:
 
 def assign(session: Session, schedule_id: int, instance_ids: Iterable[int]) -> list[int]:
     """Give the instances to the schedule explicitly; the ids newly given."""
+    lock(session)
     require(session, schedule_id)
     before = _claims(session)
     added = _add_explicit(session, schedule_id, instance_ids)
