@@ -18,7 +18,7 @@ from dbsnooze.domain import (
     ProviderError,
     endpoint_url_problem,
 )
-from dbsnooze.errors import Conflict, NotFound, Unprocessable
+from dbsnooze.errors import NotFound, Unprocessable
 from dbsnooze.jobs import queue
 from dbsnooze.providers.registry import provider
 from dbsnooze.store import accounts as account_store
@@ -54,7 +54,7 @@ def create(ctx: Context, new: account_store.NewAccount, actor: str) -> Created:
         raise Unprocessable("invalid_endpoint_url", f"endpoint_url {problem}")
     with ctx.sessions() as session:
         if account_store.by_name(session, new.name) is not None:
-            raise Conflict("account_exists", f"an account named {new.name!r} already exists")
+            raise account_store.name_taken(new.name)
     warnings = test(ctx, _unsaved(new))
     with transaction(ctx.sessions) as session:
         row = account_store.add(session, ctx.box, new, ctx.clock())

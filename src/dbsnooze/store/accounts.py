@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dbsnooze.crypto import SecretBox
 from dbsnooze.domain import AuthMethod, CloudAccount, Credentials, Provider
+from dbsnooze.errors import Conflict
 from dbsnooze.store.tables import AccountRow, InstanceRow
 
 SECRET_FIELDS = (
@@ -52,9 +54,16 @@ def add(session: Session, box: SecretBox, new: NewAccount, now: datetime) -> Acc
         updated_at=now,
         last_tested_at=now,
     )
-    session.add(row)
-    session.flush()
+    try:  # the name was checked before the credentials test; another may have taken it since
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise name_taken(new.name) from None
     return row
+
+
+def name_taken(name: str) -> Conflict:
+    return Conflict("account_exists", f"an account named {name!r} already exists")
 
 
 def get(session: Session, account_id: int) -> AccountRow | None:

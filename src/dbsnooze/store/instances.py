@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from dbsnooze.domain import DiscoveredInstance, PowerUnit, Unit
 from dbsnooze.errors import NotFound, Unprocessable
-from dbsnooze.store.tables import InstanceRow, SummaryRow
+from dbsnooze.store.tables import AccountRow, InstanceRow, SummaryRow
 
 DELETED = "deleted"
 # Rows with a metric history of their own: instances. A cluster row's history is its members'.
@@ -74,8 +74,16 @@ def sync_region(
     instances each sit in their own region). Rows of an `unlisted` kind (the cloud would not
     list them, e.g. clusters without the permission to describe them) are left as they are:
     not listed is not gone.
+
+    Two discoveries at once (two servers, or a run from the API) would both find a new
+    instance missing and both insert it, and the second fail on the unique identity: the
+    account's row is locked first (PostgreSQL; SQLite has one writer at a time), so the second
+    reads the instances after the first has committed. An account deleted meanwhile syncs
+    nothing.
     """
     account_id, provider = account
+    if _locked_account(session, account_id) is None:
+        return SyncCounts()
     query = select(InstanceRow).where(
         InstanceRow.account_id == account_id, InstanceRow.scan_unit == unit
     )
@@ -100,6 +108,13 @@ def sync_region(
     counts.new_ids = [row.id for row in fresh if row.unit == Unit.INSTANCE]
     counts.new_clusters = sum(row.unit == Unit.CLUSTER for row in fresh)
     return counts
+
+
+def _locked_account(session: Session, account_id: int) -> int | None:
+    """Lock the account's row until the transaction ends (FOR NO KEY UPDATE: instances may
+    still be inserted with a foreign key to it); None when it is gone."""
+    query = select(AccountRow.id).where(AccountRow.id == account_id)
+    return session.scalar(query.with_for_update(key_share=True))
 
 
 def _new_row(

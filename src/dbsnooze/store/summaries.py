@@ -189,29 +189,43 @@ def note_samples(conn: Connection, stage: str) -> None:
 
     Every touched hour is read back from the store, all its metrics: the rule needs them
     together (they may come from different writes), and the writer decides whether an asleep
-    marker replaces data, so the summary must say what was kept.
+    marker replaces data, so the summary must say what was kept. The summaries are locked
+    before the hours are read back: two writers of one hour's metrics at once (a backfill and
+    a live tick) would each read the hour without the other's and the second fold replace the
+    first's classification with a partial one. Locked first, the second reads the hour after
+    the first has committed (PostgreSQL; SQLite has one writer at a time).
     """
     staged, s = _stage(stage), _SAMPLES.c
+    stored = _locked(conn, conn.execute(select(staged.c.instance_id).distinct()).scalars())
     keys = select(staged.c.instance_id, staged.c.hour).distinct().subquery()
     touched = and_(
         s.instance_id == keys.c.instance_id, s.hour == keys.c.hour, s.metric.in_(list(BIT))
     )
     query = _stored_hours(conn.dialect.name).join_from(_SAMPLES, keys, touched)
-    _fold(conn, _fetch(conn, query))
+    _fold(conn, stored, _fetch(conn, query))
 
 
 def note_empty(conn: Connection, stage: str) -> None:
     """Fold the metric-hours just marked empty (from the staging table) into the summaries."""
-    _fold(conn, _fetch_markers(conn, _marker_hours(_stage(stage), conn.dialect.name)))
+    hours = _fetch_markers(conn, _marker_hours(_stage(stage), conn.dialect.name))
+    _fold(conn, _locked(conn, hours), hours)
 
 
-def _fold(conn: Connection, hours: dict[int, list[HourBits]]) -> None:
+def _locked(conn: Connection, instance_ids: Iterable[int]) -> dict[int, Any]:
+    """The instances' summaries (blank ones made for those without), locked until the
+    transaction ends, in id order so that writers cannot deadlock."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    _create_missing(conn, ids)
+    query = select(_TABLE).where(_TABLE.c.instance_id.in_(ids)).order_by(_TABLE.c.instance_id)
+    return {row.instance_id: row for row in conn.execute(query.with_for_update())}
+
+
+def _fold(conn: Connection, stored: dict[int, Any], hours: dict[int, list[HourBits]]) -> None:
     if not hours:
         return
     ids = sorted(hours)
-    _create_missing(conn, ids)
-    query = select(_TABLE).where(_TABLE.c.instance_id.in_(ids)).order_by(_TABLE.c.instance_id)
-    stored = {row.instance_id: row for row in conn.execute(query.with_for_update())}
     changes, recheck = [], []
     for instance_id in ids:
         values, stale = _merged(stored[instance_id], hours[instance_id])
