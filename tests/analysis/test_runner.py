@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from dbsnooze.analysis import runner
 from dbsnooze.context import Context
+from dbsnooze.demo.fleet import FLEET
 from dbsnooze.jobs import backfill, queue
 from dbsnooze.store import leases
 from dbsnooze.store.db import transaction
-from dbsnooze.store.tables import JobRow
+from dbsnooze.store.tables import JobRow, RecommendationRow
 from fleethelp import seed_store
+from racehelp import on_postgres, overlapping
 
 NOW = datetime(2026, 11, 18, 14, 23, tzinfo=UTC)
 
@@ -55,3 +60,21 @@ def test_only_stale_recommendations_are_recomputed_under_the_lease(ctx: Context)
     clock.now += timedelta(hours=25)  # a day later, and worker-b's hold has expired
     daily = runner.refresh_stale(ctx, "worker-a")
     assert daily is not None and daily.computed == 15
+
+
+@on_postgres
+def test_two_recomputes_of_a_new_instance_at_once_store_one_recommendation(ctx: Context) -> None:
+    """The periodic run and a refresh asked through the API analyse a new instance at once: the
+    second waits for the first's chunk, then updates the recommendation it stored."""
+    dev = next(i for i in FLEET if i.identifier == "dev-alice-pg")
+    instance_id = seed_store(ctx, NOW, fleet=(dev,))[dev.identifier]
+    ctx.clock = lambda: NOW
+
+    def periodic(session: Session) -> None:
+        runner._recompute_chunk(ctx, session, [instance_id], runner.RecomputeReport())
+
+    found = overlapping(ctx, periodic, lambda: runner.recompute(ctx, [instance_id]))
+
+    assert found.computed == 1
+    with ctx.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RecommendationRow)) == 1

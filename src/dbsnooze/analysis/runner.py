@@ -24,7 +24,7 @@ from dbsnooze.analysis.eligibility import why_not_stoppable
 from dbsnooze.context import Context
 from dbsnooze.prices.table import Price, PriceKey, deployment_of
 from dbsnooze.scheduler import Periodic
-from dbsnooze.store import leases, prices, recommendations, summaries, thresholds
+from dbsnooze.store import leases, locks, prices, recommendations, summaries, thresholds
 from dbsnooze.store.db import transaction
 from dbsnooze.store.tables import InstanceRow
 
@@ -67,6 +67,10 @@ def recompute(ctx: Context, instance_ids: Sequence[int] | None = None) -> Recomp
 def _recompute_chunk(
     ctx: Context, session: Session, ids: Sequence[int], result: RecomputeReport
 ) -> None:
+    # A refresh asked through the API or the CLI runs outside the lease, maybe beside the
+    # periodic run: both would find an instance without a recommendation (or thresholds) and
+    # insert it, and the second fail. Chunks take turns, reading what the previous committed.
+    locks.hold(session, locks.RECOMMENDATIONS)
     now = ctx.clock()
     rows = list(session.scalars(select(InstanceRow).where(InstanceRow.id.in_(ids))))
     analyses = service.analyse_rows(session, rows, ctx.settings, now)
