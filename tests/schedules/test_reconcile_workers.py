@@ -10,7 +10,7 @@ from dbsnooze.domain import PowerUnit
 from dbsnooze.providers.registry import provider
 from dbsnooze.schedules import reconcile
 from dbsnooze.store import accounts as account_store
-from dbsnooze.store import actions, overrides
+from dbsnooze.store import actions, leases, overrides
 from dbsnooze.store.actions import NewAction, State
 from dbsnooze.store.db import transaction
 from reconhelp import REGION, World
@@ -61,6 +61,27 @@ def test_with_the_lease_only_one_of_two_ticks_runs(world: World) -> None:
 
     assert first is not None and second is None
     assert world.calls() == ["StopDBInstance:app"]
+
+
+def test_a_pass_that_outlived_its_lease_stops_before_acting(world: World) -> None:
+    db = world.instance("app")
+    _sleep_override(world, db)
+    world.proxy.hold(("DescribeDBInstances",))  # w1's pass is slow: its power read hangs
+    found: list[reconcile.PassReport | None] = []
+    slow = threading.Thread(target=lambda: found.append(reconcile.tick(world.ctx, "w1")))
+    slow.start()
+    world.proxy.wait_held(1)
+    world.clock.advance(2 * MINUTE)  # w1's lease ran out; the next worker's tick took it
+    now = world.clock()
+    with transaction(world.ctx.sessions) as session:
+        assert leases.acquire(session, reconcile.LEASE, "w2", now, now + MINUTE)
+    world.proxy.release()
+    slow.join(60)
+
+    report = found[0]
+    assert report is not None and report.outcomes == []
+    assert report.errors == ["the reconciler lease ran out mid-pass: another worker goes on"]
+    assert world.calls() == [] and world.actions(db) == []
 
 
 def _claimed_by_a_worker_that_dies(world: World, instance_id: int) -> None:

@@ -75,12 +75,18 @@ class PassReport:
 
 def tick(ctx: Context, owner: str, wants: ScheduleWants = schedule_wants) -> PassReport | None:
     """One pass by whichever worker holds the lease; None when another holds it."""
+    hold = timedelta(seconds=ctx.settings.reconcile_interval_seconds * 0.9)
     now = ctx.clock()
-    until = now + timedelta(seconds=ctx.settings.reconcile_interval_seconds * 0.9)
     with transaction(ctx.sessions) as session:
-        if not leases.acquire(session, LEASE, owner, now, until):
+        if not leases.acquire(session, LEASE, owner, now, now + hold):
             return None
-    report = run_pass(ctx, owner, wants)
+
+    def still_mine() -> bool:  # a slow pass must not overlap the next worker's
+        moment = ctx.clock()
+        with transaction(ctx.sessions) as session:
+            return leases.renew(session, LEASE, owner, moment, moment + hold)
+
+    report = run_pass(ctx, owner, wants, still_mine=still_mine)
     for error in report.errors:  # ProviderError messages: scrubbed, no secret
         log.warning("reconciler: %s", error)
     return report
@@ -91,8 +97,10 @@ def run_pass(
     owner: str,
     wants: ScheduleWants = schedule_wants,
     only: Sequence[int] | None = None,
+    still_mine: Callable[[], bool] = lambda: True,
 ) -> PassReport:
-    """Reconcile every scheduled or overridden instance (or just `only`) once."""
+    """Reconcile every scheduled or overridden instance (or just `only`) once; before each
+    action `still_mine()` renews the pass's lease, and a pass that lost it stops there."""
     report = PassReport()
     now = ctx.clock()
     with transaction(ctx.sessions) as session:
@@ -112,6 +120,9 @@ def run_pass(
         decision = decisions.get(item.instance_id)
         if decision is None:
             continue
+        if _writes(decision) and not still_mine():
+            report.errors.append(f"the {LEASE} lease ran out mid-pass: another worker goes on")
+            break
         result = carry_out(ctx, owner, item, decision, busy.get(item.instance_id))
         report.outcomes.append(
             Outcome(
@@ -127,6 +138,12 @@ def run_pass(
 
 
 _NONE = Decision(Verdict.NOTHING, "")
+_QUIET = (Verdict.NOTHING, Verdict.WAIT)
+
+
+def _writes(decision: Decision) -> bool:
+    """Whether carrying it out records or calls anything (what the pass's lease guards)."""
+    return decision.verdict not in _QUIET or decision.cancel_open is not None
 
 
 def _guarded(decision: Decision) -> bool:

@@ -28,6 +28,16 @@ def acquire(session: Session, name: str, owner: str, now: datetime, until: datet
     return True
 
 
+def renew(session: Session, name: str, owner: str, now: datetime, until: datetime) -> bool:
+    """Hold our lease longer; False when it ran out or another worker holds it now."""
+    kept = session.execute(
+        update(LeaseRow)
+        .where(LeaseRow.name == name, LeaseRow.owner == owner, LeaseRow.expires_at > now)
+        .values(expires_at=until)
+    )
+    return bool(kept.rowcount)  # type: ignore[attr-defined]
+
+
 def release(session: Session, name: str, owner: str, now: datetime) -> None:
     """End our hold now, so the next run need not wait for the expiry."""
     session.execute(
