@@ -67,14 +67,16 @@ def recompute(ctx: Context, instance_ids: Sequence[int] | None = None) -> Recomp
 def _recompute_chunk(
     ctx: Context, session: Session, ids: Sequence[int], result: RecomputeReport
 ) -> None:
-    # A refresh asked through the API or the CLI runs outside the lease, maybe beside the
-    # periodic run: both would find an instance without a recommendation (or thresholds) and
-    # insert it, and the second fail. Chunks take turns, reading what the previous committed.
-    locks.hold(session, locks.RECOMMENDATIONS)
     now = ctx.clock()
     rows = list(session.scalars(select(InstanceRow).where(InstanceRow.id.in_(ids))))
     analyses = service.analyse_rows(session, rows, ctx.settings, now)
     found_prices = prices_of(session, rows)
+    # A refresh asked through the API or the CLI runs outside the lease, maybe beside the
+    # periodic run: both would find an instance without a recommendation (or thresholds) and
+    # insert it, and the second fail. Chunks take turns writing, reading what the previous
+    # committed; the analysis (reads only) comes first, out of turn: on SQLite the turn is
+    # the database's write lock, which every other writer would wait for meanwhile.
+    locks.hold(session, locks.RECOMMENDATIONS)
     for row in rows:
         analysis = analyses[row.id]
         cannot_stop = why_not_stoppable(service.stop_facts(row))

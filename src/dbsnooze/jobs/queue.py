@@ -141,8 +141,8 @@ def _settle_parent(session: Session, parent_id: int, now: datetime) -> None:
     """A fleet job ends when its last part ends: failed if any part failed.
 
     Two workers ending the last two parts at once would each see the other's part still
-    running and neither end the fleet job: the parent's row is locked first (PostgreSQL; SQLite
-    has one writer at a time), so the second reads the parts after the first has committed.
+    running and neither end the fleet job: the parent's row is locked first (on SQLite the
+    database's write lock), so the second reads the parts after the first has committed.
     """
     locked = select(JobRow).where(JobRow.id == parent_id).with_for_update()
     parent = session.scalars(locked.execution_options(populate_existing=True)).first()

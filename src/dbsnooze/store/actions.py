@@ -122,8 +122,8 @@ def locked(session: Session, action_id: int) -> ActionRow | None:
 
     A worker deciding about an open action (cancel it, postpone it, skip its window) reads it
     here, so that a claim another worker made meanwhile is seen and never overwritten: it
-    waits for that claim's transaction, then reads the action in flight (PostgreSQL; SQLite
-    has one writer at a time)."""
+    waits for that claim's transaction, then reads the action in flight (on SQLite the lock
+    is the database's write lock)."""
     query = select(ActionRow).where(ActionRow.id == action_id).with_for_update()
     return session.scalars(query.execution_options(populate_existing=True)).first()
 

@@ -77,7 +77,7 @@ def sync_region(
 
     Two discoveries at once (two servers, or a run from the API) would both find a new
     instance missing and both insert it, and the second fail on the unique identity: the
-    account's row is locked first (PostgreSQL; SQLite has one writer at a time), so the second
+    account's row is locked first (on SQLite the database's write lock), so the second
     reads the instances after the first has committed. An account deleted meanwhile syncs
     nothing.
     """

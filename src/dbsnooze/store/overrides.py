@@ -104,7 +104,7 @@ def expire(session: Session, now: datetime) -> list[Override]:
     """Drop the overrides that ended, each with an audit event; the ones dropped.
 
     Their rows are locked as they are read: one a person sets again meanwhile is read after
-    that is committed, no longer ended, and kept (PostgreSQL; SQLite has one writer at a time).
+    that is committed, no longer ended, and kept (on SQLite the database's write lock is taken).
     """
     query = select(OverrideRow).where(OverrideRow.until <= now).with_for_update()
     rows = session.scalars(query.execution_options(populate_existing=True))

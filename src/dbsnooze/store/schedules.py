@@ -152,7 +152,7 @@ def lock(session: Session) -> None:
     Whether a write gives an instance a second schedule (or takes a name) depends on every
     schedule's selector and assignments: two writes at once, each checking without the other's,
     would both pass. The second waits here until the first has committed, then reads what it
-    wrote (PostgreSQL; SQLite has one writer at a time).
+    wrote (on SQLite the lock is the database's write lock: see `store/locks.py`).
     """
     locks.hold(session, locks.SCHEDULES)
     session.flush()

@@ -193,7 +193,7 @@ def note_samples(conn: Connection, stage: str) -> None:
     before the hours are read back: two writers of one hour's metrics at once (a backfill and
     a live tick) would each read the hour without the other's and the second fold replace the
     first's classification with a partial one. Locked first, the second reads the hour after
-    the first has committed (PostgreSQL; SQLite has one writer at a time).
+    the first has committed (on SQLite the lock is the database's write lock).
     """
     staged, s = _stage(stage), _SAMPLES.c
     stored = _locked(conn, conn.execute(select(staged.c.instance_id).distinct()).scalars())
