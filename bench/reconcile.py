@@ -4,12 +4,12 @@ Each fleet is stored through the discovery upsert and split among ten schedules 
 19:00-07:00, Europe/Berlin). Four passes are timed, each as the minute's tick runs it (lease
 taken, overrides expired, every input gathered, power read, decided, acted on):
 
-- quiet, awake: midday, every instance running as wanted: nothing to do;
-- window start, dry run: 19:01, the schedules in dry run: every instance gets a "would stop"
-  action recorded (and an audit event), no cloud call;
-- window start, live: 19:01, the schedules live: the stop guard reads every instance's last
-  15 minutes (GetMetricData), then each is stopped (StopDBInstance), each its own claim;
-- quiet, asleep: 19:02, every instance stopped by dbsnooze a minute before, as wanted.
+- quiet awake: midday, every instance running as wanted: nothing to do;
+- stop, dry run: 19:01, a window's start, the schedules in dry run: every instance gets a
+  "would stop" action recorded (and an audit event), no cloud call;
+- stop, live: 19:01, the schedules live: the stop guard reads every instance's last 15 minutes
+  (GetMetricData), then each is stopped (StopDBInstance), each under its own claim;
+- quiet asleep: 19:02, every instance stopped by dbsnooze a minute before, as wanted.
 
 The cloud's answers are moto's, recorded once and replayed into botocore (bench.powerreplay for
 RDS, bench.replay for CloudWatch): botocore's serializing and parsing are measured, moto's own
@@ -51,8 +51,10 @@ from bench.powerreplay import AVAILABLE, PowerRecording, PowerReplayer
 from bench.powerreplay import record as record_power
 from bench.replay import Recording, Replayer
 from bench.replay import record as record_metrics
+from dbsnooze.collect.plan import LIMITS
+from dbsnooze.config import Settings
 from dbsnooze.context import Context
-from dbsnooze.metrics import METRICS, NAMESPACE
+from dbsnooze.metrics import DIMENSION, METRICS, NAMESPACE
 from dbsnooze.providers.aws.power import ACTIVITY_METRICS, IDS_PER_CALL
 from dbsnooze.schedules import reconcile
 from dbsnooze.schedules.spec import ScheduleSpec, Window
@@ -101,7 +103,7 @@ def record_answers(cloud: MotoServer) -> Answers:
     power = record_power(cloud, REGION)
     cloudwatch = cloud.client("cloudwatch", REGION)
     end = WINDOW_START.replace(second=0)
-    start = end - timedelta(minutes=15)
+    start = end - timedelta(minutes=Settings.model_fields["stop_guard_minutes"].default)
     _put_idle_minutes(cloudwatch, "bench-activity-0000", start, end)
     activity = record_metrics([(cloudwatch, "bench-activity-0000")], [_Span(start, end)], 60)
     return Answers(power, activity)
@@ -123,7 +125,7 @@ def _put_idle_minutes(cloudwatch: Any, identifier: str, start: datetime, end: da
         data = [
             {
                 "MetricName": spec.cloudwatch_name,
-                "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": identifier}],
+                "Dimensions": [{"Name": DIMENSION, "Value": identifier}],
                 "Timestamp": minute,
                 "Value": value,
                 "Unit": spec.unit,
@@ -209,9 +211,10 @@ def _judge(report: Report, largest: int) -> None:
 
 def _minimal_calls(row: dict[str, Any]) -> bool:
     size, live = int(row["instances"]), row["pass"] == LIVE.name
+    queries = size * len(ACTIVITY_METRICS)
     return bool(
         row["describe_calls"] == -(-size // IDS_PER_CALL)
-        and row["metric_calls"] == (-(-size * len(ACTIVITY_METRICS) // 500) if live else 0)
+        and row["metric_calls"] == (-(-queries // LIMITS.data_max_queries) if live else 0)
         and row["power_calls"] == (size if live else 0)
     )
 
