@@ -22,7 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backfill_vs_seed, fleet, live, page, read, sleep
+from bench import backfill_vs_seed, fleet, live, page, read, reconcile, sleep
 from bench.harness import (
     PROFILE_ENV,
     RESULTS,
@@ -34,7 +34,7 @@ from bench.harness import (
     postgres_available,
 )
 
-NAMES = ("backfill_vs_seed", "fleet", "live", "read", "page", "sleep")
+NAMES = ("backfill_vs_seed", "fleet", "live", "read", "page", "sleep", "reconcile")
 console = Console(highlight=False, width=150)
 
 
@@ -98,6 +98,7 @@ def _run(names: list[str], quick: bool, stores: list[str], clock: FrozenClock) -
             plan = backfill_vs_seed.Plan.quick() if quick else backfill_vs_seed.Plan.full()
             yield _timed("backfill_vs_seed", lambda: backfill_vs_seed.run(cloud, clock, plan))
         recording = fleet.record_answers(cloud, clock) if {"fleet", "live"} & set(names) else None
+        answers = reconcile.record_answers(cloud) if "reconcile" in names else None
     with tempfile.TemporaryDirectory(prefix="dbsnooze-bench-") as tmp:
         if recording is not None:
             recording_path = Path(tmp) / "recording.json"
@@ -114,6 +115,8 @@ def _run(names: list[str], quick: bool, stores: list[str], clock: FrozenClock) -
         yield _timed("page", lambda: page.run(clock, stores, plan_page))
     if "sleep" in names:
         yield _timed("sleep", lambda: sleep.run(200 if quick else sleep.INSTANCES))
+    if answers is not None:
+        yield _timed("reconcile", lambda: reconcile.run(answers, stores, quick))
 
 
 def _timed(name: str, run: Callable[[], Report]) -> Report:

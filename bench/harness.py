@@ -195,23 +195,31 @@ def add_fleet(
 
 
 class StatementCounter:
-    """Counts every statement SQLAlchemy sends to the store (psycopg COPY bypasses it)."""
+    """Counts every statement SQLAlchemy sends to the store (psycopg COPY bypasses it), and the
+    transactions it begins (read-only ones included)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.count = 0
+        self.transactions = 0
         self._lock = threading.Lock()
 
     def _seen(self, *_args: Any) -> None:
         with self._lock:
             self.count += 1
 
+    def _began(self, *_args: Any) -> None:
+        with self._lock:
+            self.transactions += 1
+
     def __enter__(self) -> StatementCounter:
         event.listen(self.engine, "before_cursor_execute", self._seen)
+        event.listen(self.engine, "begin", self._began)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._seen)
+        event.remove(self.engine, "begin", self._began)
 
 
 class CallCounter:

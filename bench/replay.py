@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.awsrequest import AWSResponse
 
-from dbsnooze.domain import HourRange
 from dbsnooze.metrics import DIMENSION, METRICS, NAMESPACE, STATISTICS
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -41,6 +40,16 @@ _PLACEHOLDER = "\x00query-id\x00"
 _EVENT = "before-send.cloudwatch.GetMetricData"
 # (window start, window end) in epoch seconds, as the JSON protocol carries timestamps.
 SpanKey = tuple[int, int]
+
+
+class Span(Protocol):
+    """A window asked of CloudWatch: an HourRange, or any other start and end."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -71,12 +80,15 @@ class Recording:
         return cls(tuple(data["templates"]), results, data["headers"], data["moto_seconds"])
 
 
-def span_key(span: HourRange) -> SpanKey:
+def span_key(span: Span) -> SpanKey:
     return (int(span.start.timestamp()), int(span.end.timestamp()))
 
 
-def record(sources: Sequence[tuple[Any, str]], spans: Sequence[HourRange]) -> Recording:
-    """Ask moto, for each (client, template instance), every metric and statistic per window.
+def record(
+    sources: Sequence[tuple[Any, str]], spans: Sequence[Span], period: int = 3600
+) -> Recording:
+    """Ask moto, for each (client, template instance), every metric and statistic per window,
+    in points of `period` seconds.
 
     Give each template its own region: moto's work per query grows with every datapoint of the
     region, so one instance per region keeps recording to seconds.
@@ -88,7 +100,7 @@ def record(sources: Sequence[tuple[Any, str]], spans: Sequence[HourRange]) -> Re
         with _Capture(cloudwatch) as captured:
             for span in spans:
                 started = time.perf_counter()
-                answer = _ask(cloudwatch, captured, identifier, span)
+                answer = _ask(cloudwatch, captured, identifier, span, period)
                 moto_seconds += time.perf_counter() - started
                 results[span_key(span)].append(answer)
             headers = captured.headers
@@ -97,9 +109,9 @@ def record(sources: Sequence[tuple[Any, str]], spans: Sequence[HourRange]) -> Re
 
 
 def _ask(
-    cloudwatch: Any, captured: _Capture, identifier: str, span: HourRange
+    cloudwatch: Any, captured: _Capture, identifier: str, span: Span, period: int
 ) -> dict[str, dict[str, Any]]:
-    queries = _queries(identifier)
+    queries = _queries(identifier, period)
     cloudwatch.get_metric_data(
         MetricDataQueries=[query for query, _ in queries],
         StartTime=span.start,
@@ -142,7 +154,7 @@ class _Capture:
             )
 
 
-def _queries(identifier: str) -> list[tuple[dict[str, Any], str]]:
+def _queries(identifier: str, period: int) -> list[tuple[dict[str, Any], str]]:
     pairs = [(spec.cloudwatch_name, stat) for spec in METRICS.values() for stat in STATISTICS]
     return [
         (
@@ -154,7 +166,7 @@ def _queries(identifier: str) -> list[tuple[dict[str, Any], str]]:
                         "MetricName": name,
                         "Dimensions": [{"Name": DIMENSION, "Value": identifier}],
                     },
-                    "Period": 3600,
+                    "Period": period,
                     "Stat": stat,
                 },
                 "ReturnData": True,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from dbsnooze.context import build_context
 from dbsnooze.domain import PowerUnit
@@ -13,9 +16,11 @@ from dbsnooze.store import accounts as account_store
 from dbsnooze.store import actions, leases, overrides
 from dbsnooze.store.actions import NewAction, State
 from dbsnooze.store.db import transaction
+from dbsnooze.store.tables import LeaseRow
 from reconhelp import REGION, World
 
 MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
 
 
 def _sleep_override(world: World, instance_id: int) -> None:
@@ -82,6 +87,86 @@ def test_a_pass_that_outlived_its_lease_stops_before_acting(world: World) -> Non
     assert report is not None and report.outcomes == []
     assert report.errors == ["the reconciler lease ran out mid-pass: another worker goes on"]
     assert world.calls() == [] and world.actions(db) == []
+
+
+def _stops_held_while_the_clock_moves(
+    world: World, count: int, step: timedelta
+) -> reconcile.PassReport | None:
+    """A tick by w1 whose StopDBInstance requests each take `step` of the clock; its report."""
+    world.proxy.hold(("StopDBInstance",))
+    found: list[reconcile.PassReport | None] = []
+    slow = threading.Thread(target=lambda: found.append(reconcile.tick(world.ctx, "w1")))
+    slow.start()
+    stops = world.proxy.forwarded
+    for done in range(1, count + 1):
+        world.proxy.wait_held(1)
+        world.clock.advance(step)
+        world.proxy.pass_held()  # and wait until it went on, lest the clock move on before
+        world.proxy.wait_for(lambda n=done: len(stops("StopDBInstance")) >= n, 30, "the stop")
+    world.proxy.release()
+    slow.join(60)
+    return found[0]
+
+
+def test_a_slow_pass_keeps_renewing_its_lease_so_no_other_tick_starts(world: World) -> None:
+    names = ("a", "b", "c")
+    for name in names:
+        _sleep_override(world, world.instance(name))
+    began = world.clock()
+
+    report = _stops_held_while_the_clock_moves(world, 3, 30 * SECOND)
+
+    assert report is not None and report.errors == []
+    assert world.calls() == [f"StopDBInstance:{name}" for name in names]
+    with world.ctx.sessions() as session:
+        lease = session.get(LeaseRow, reconcile.LEASE)
+        assert lease is not None and lease.owner == "w1"
+        # renewed before the 3rd stop, 60 s in: held 54 s from there, as before each action
+        assert lease.expires_at.replace(tzinfo=UTC) == began + 114 * SECOND
+    assert reconcile.tick(world.ctx, "w2") is None  # 90 s in: w1 still holds it
+
+
+def test_a_pass_whose_lease_was_taken_between_two_actions_stops_there(world: World) -> None:
+    first, second = world.instance("a"), world.instance("b")
+    for db in (first, second):
+        _sleep_override(world, db)
+    world.proxy.hold(("StopDBInstance",))
+    found: list[reconcile.PassReport | None] = []
+    slow = threading.Thread(target=lambda: found.append(reconcile.tick(world.ctx, "w1")))
+    slow.start()
+    world.proxy.wait_held(1)  # the first stop hangs past the lease; w2's tick takes it
+    world.clock.advance(2 * MINUTE)
+    now = world.clock()
+    with transaction(world.ctx.sessions) as session:
+        assert leases.acquire(session, reconcile.LEASE, "w2", now, now + MINUTE)
+    world.proxy.release()
+    slow.join(60)
+
+    report = found[0]
+    assert report is not None and [o.result for o in report.outcomes] == ["done"]
+    assert report.errors == ["the reconciler lease ran out mid-pass: another worker goes on"]
+    assert world.calls() == ["StopDBInstance:a"] and world.actions(second) == []
+
+
+def test_a_fast_pass_does_not_ask_the_store_for_its_lease_before_every_action(
+    world: World,
+) -> None:
+    for name in ("a", "b", "c"):
+        _sleep_override(world, world.instance(name))
+    lease_writes: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE LEASES"):
+            lease_writes.append(statement)
+
+    event.listen(world.ctx.engine, "before_cursor_execute", seen)
+    try:
+        report = reconcile.tick(world.ctx, "w1")
+    finally:
+        event.remove(world.ctx.engine, "before_cursor_execute", seen)
+
+    assert report is not None and [o.result for o in report.outcomes] == ["done"] * 3
+    assert len(lease_writes) == 1  # the acquire; no renewal while the clock stood still
 
 
 def _claimed_by_a_worker_that_dies(world: World, instance_id: int) -> None:

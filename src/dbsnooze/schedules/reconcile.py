@@ -49,6 +49,7 @@ from dbsnooze.store.tables import ActionRow, InstanceRow
 log = logging.getLogger(__name__)
 
 LEASE = "reconciler"
+RENEW_AFTER = 0.1  # of the lease's hold: how often a long pass renews it
 
 # Schedules' wishes for these instances (all scheduled ones when None), at a moment.
 ScheduleWants = Callable[[Session, datetime, Sequence[int] | None], dict[int, Want]]
@@ -80,16 +81,34 @@ def tick(ctx: Context, owner: str, wants: ScheduleWants = schedule_wants) -> Pas
     with transaction(ctx.sessions) as session:
         if not leases.acquire(session, LEASE, owner, now, now + hold):
             return None
-
-    def still_mine() -> bool:  # a slow pass must not overlap the next worker's
-        moment = ctx.clock()
-        with transaction(ctx.sessions) as session:
-            return leases.renew(session, LEASE, owner, moment, moment + hold)
-
-    report = run_pass(ctx, owner, wants, still_mine=still_mine)
+    lease = _Lease(ctx, owner, hold, now)
+    report = run_pass(ctx, owner, wants, still_mine=lease.still_mine)
     for error in report.errors:  # ProviderError messages: scrubbed, no secret
         log.warning("reconciler: %s", error)
     return report
+
+
+@dataclass
+class _Lease:
+    """The pass's hold on the lease, checked before each action so that a slow pass never
+    overlaps the next worker's. Nobody can take the lease before `renewed + hold`, so the store
+    is asked again (and the hold extended) only once a tenth of it has passed: every action still
+    starts with at least nine tenths of a hold ahead, without a transaction of its own."""
+
+    ctx: Context
+    owner: str
+    hold: timedelta
+    renewed: datetime
+
+    def still_mine(self) -> bool:
+        moment = self.ctx.clock()
+        if moment - self.renewed < self.hold * RENEW_AFTER:
+            return True
+        with transaction(self.ctx.sessions) as session:
+            if not leases.renew(session, LEASE, self.owner, moment, moment + self.hold):
+                return False
+        self.renewed = moment
+        return True
 
 
 def run_pass(

@@ -18,7 +18,8 @@ def schedule_wants(
 ) -> dict[int, Want]:
     """Instance id -> its enabled schedule's wish at `now` (disabled schedules want nothing)."""
     found = schedules.assignments(session, instance_ids)
-    wishes = {a.schedule_id: want_of(a, now) for a in found.values() if a.enabled}
+    enabled = {a.schedule_id: a for a in found.values() if a.enabled}  # one per schedule
+    wishes = {schedule_id: want_of(a, now) for schedule_id, a in enabled.items()}
     return {i: wishes[a.schedule_id] for i, a in found.items() if a.schedule_id in wishes}
 
 
