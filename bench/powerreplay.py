@@ -22,13 +22,13 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Any
 from urllib.parse import parse_qs
 
 from botocore.awsrequest import AWSResponse
 
 from bench.harness import MotoServer
+from bench.replay import Body, replay_headers
 
 TEMPLATE = "bench-template-0000"
 _EVENT = "before-send.rds"
@@ -81,7 +81,7 @@ def record(cloud: MotoServer, region: str) -> PowerRecording:
         tail=outer.group(2),
         fragments={status: _split(_one_fragment(body)) for status, body in described.items()},
         answers={op: _split(bodies[op]) for op in ("StopDBInstance", "StartDBInstance")},
-        headers=_replay_headers(headers),
+        headers=replay_headers(headers),
     )
 
 
@@ -93,16 +93,6 @@ def _one_fragment(body: bytes) -> bytes:
 
 def _split(body: bytes) -> list[bytes]:
     return body.split(TEMPLATE.encode())
-
-
-def _replay_headers(headers: dict[str, str]) -> dict[str, str]:
-    dropped = {"content-length", "date", "connection", "server"}
-    return {k: v for k, v in headers.items() if k.lower() not in dropped}
-
-
-class _Body(BytesIO):
-    def stream(self, **_: Any) -> Any:
-        yield self.getvalue()
 
 
 class PowerReplayer:
@@ -131,7 +121,7 @@ class PowerReplayer:
                 body = self._power(operation, asked["DBInstanceIdentifier"][0])
             else:
                 raise RuntimeError(f"the power replayer does not answer {operation}")
-        return AWSResponse(request.url, 200, dict(self.recording.headers), _Body(body))
+        return AWSResponse(request.url, 200, dict(self.recording.headers), Body(body))
 
     def _describe(self, asked: dict[str, list[str]]) -> bytes:
         if asked.get("Filters.Filter.1.Name") != ["db-instance-id"] or "Marker" in asked:

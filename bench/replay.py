@@ -105,7 +105,7 @@ def record(
                 results[span_key(span)].append(answer)
             headers = captured.headers
     templates = tuple(identifier for _, identifier in sources)
-    return Recording(templates, results, _replay_headers(headers), moto_seconds)
+    return Recording(templates, results, replay_headers(headers), moto_seconds)
 
 
 def _ask(
@@ -177,12 +177,14 @@ def _queries(identifier: str, period: int) -> list[tuple[dict[str, Any], str]]:
     ]
 
 
-def _replay_headers(headers: dict[str, str]) -> dict[str, str]:
+def replay_headers(headers: dict[str, str]) -> dict[str, str]:
     dropped = {"content-length", "date", "connection", "server"}
     return {k: v for k, v in headers.items() if k.lower() not in dropped}
 
 
-class _Body(BytesIO):
+class Body(BytesIO):
+    """A recorded answer's body as botocore reads a streamed one."""
+
     def stream(self, **_: Any) -> Any:
         yield self.getvalue()
 
@@ -215,7 +217,7 @@ class Replayer:
         with self._lock:
             self.calls += 1
             self.queries += len(pieces)
-        return AWSResponse(request.url, 200, dict(self.recording.headers), _Body(body))
+        return AWSResponse(request.url, 200, dict(self.recording.headers), Body(body))
 
     def _piece(self, span: SpanKey, query: dict[str, Any]) -> bytes:
         identifier = query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
