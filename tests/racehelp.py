@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
@@ -28,14 +27,7 @@ from dbsnooze.context import Context
 from metricshelp import until
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 WRITES = re.compile(r"\s*(BEGIN\s+(IMMEDIATE|EXCLUSIVE)|INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
-
-
-def on_postgres(test: F) -> F:
-    """Run this test on the PostgreSQL store only (skipped without one)."""
-    marked = pytest.mark.parametrize("store_url", ["postgres"], indirect=True)(test)
-    return pytest.mark.postgres(marked)  # type: ignore[no-any-return]
 
 
 def overlapping(
