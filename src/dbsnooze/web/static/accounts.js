@@ -2,14 +2,13 @@
 "use strict";
 
 (function () {
-  const { api, describeError, say } = window.dbsnooze;
+  const { api, describeError, say, carry, sayCarried } = window.dbsnooze;
   const form = document.getElementById("account-form");
   const method = document.getElementById("a-method");
   const provider = document.getElementById("a-provider");
   const status = document.getElementById("account-form-status");
   const message = document.getElementById("accounts-message");
   const submit = document.getElementById("account-submit");
-  const NOTE = "dbsnooze.accounts.note";  // a message kept across the reload after adding
 
   // Regions or projects, and the auth methods, follow the provider.
   function showProviderFields() {
@@ -115,7 +114,7 @@
       (problems ? ". Some regions failed: " + problems : "") + (warnings ? ". " + warnings : ".");
     say(status, text, kind);
     // The reload shows the new row; what went wrong or only in part stays on the page after it.
-    if (kind !== "ok") sessionStorage.setItem(NOTE, JSON.stringify({ text, kind }));
+    if (kind !== "ok") carry(text, kind);
     setTimeout(() => window.location.reload(), 1200);
   });
 
@@ -160,16 +159,8 @@
     setTimeout(() => window.location.reload(), 600);
   }
 
-  function showKeptNote() {
-    const kept = sessionStorage.getItem(NOTE);
-    if (!kept) return;
-    sessionStorage.removeItem(NOTE);
-    const note = JSON.parse(kept);
-    say(message, note.text, note.kind);
-  }
-
   method.addEventListener("change", showMethodFields);
   provider.addEventListener("change", showProviderFields);
   showProviderFields();
-  showKeptNote();
+  sayCarried(message);
 })();

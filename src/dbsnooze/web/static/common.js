@@ -90,6 +90,25 @@
     el.classList.toggle("alert-warn", kind === "warn");
   }
 
+  // A message for the page the browser loads next (after a reload or a redirect), said there by
+  // sayCarried(); storage refused (private mode, policy): the message is lost, nothing fails.
+  const CARRIED = "dbsnooze.carried";
+
+  function carry(text, kind) {
+    try { window.sessionStorage.setItem(CARRIED, JSON.stringify({ text, kind })); } catch (err) { /* lost */ }
+  }
+
+  function sayCarried(el) {
+    let kept = null;
+    try {
+      kept = window.sessionStorage.getItem(CARRIED);
+      if (kept && el) window.sessionStorage.removeItem(CARRIED);
+    } catch (err) { return; }
+    if (!kept || !el) return;
+    const note = JSON.parse(kept);
+    say(el, note.text, note.kind);
+  }
+
   // Explanations (data-tip) that a mouse gets on hover are shown on focus too, so keyboard and
   // touch users (a tap focuses) read them: one tooltip, placed inside the viewport.
   let tip = null;
@@ -141,6 +160,8 @@
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") hideTip(); });
   window.addEventListener("scroll", hideTip, { passive: true });
 
-  window.dbsnooze = { zone, formatLocal, localizeTimes, api, describeError, say, hideTip };
+  window.dbsnooze = {
+    zone, formatLocal, localizeTimes, api, describeError, say, carry, sayCarried, hideTip,
+  };
   document.addEventListener("DOMContentLoaded", () => localizeTimes(document));
 })();

@@ -1,11 +1,10 @@
 // The schedules pages' forms: create a schedule (then open its page), edit a schedule's settings
 // (sending only what changed) and delete it after an inline confirmation. A refusal is shown at
-// the field it is about, marked aria-invalid; a status for the next page rides in sessionStorage.
+// the field it is about, marked aria-invalid; a status for the next page is carried (common.js carry).
 "use strict";
 
 (function () {
-  const { api, describeError, say, zone } = window.dbsnooze;
-  const NEXT_STATUS = "dbsnooze.schedules.status";
+  const { api, describeError, say, carry, sayCarried, zone } = window.dbsnooze;
   const DATE = /^\d{4}-\d{2}-\d{2}$/;
   // Errors whose code says their field; the others name it first in their message
   // ("sleep_cron '…' is not…", "skip_dates.0: Input should be…", "selector.tags: …").
@@ -168,7 +167,7 @@
         say(document.getElementById("delete-status"), "Not deleted: " + describeError(result), "error");
         return;
       }
-      sessionStorage.setItem(NEXT_STATUS, "Schedule “" + name + "” deleted.");
+      carry("Schedule “" + name + "” deleted.", "ok");
       window.location.assign("/schedules");
     });
   }
@@ -186,22 +185,13 @@
       const result = await api("POST", "/api/v1/schedules", body);
       busy(form, false);
       if (!result.ok) return showErrors(form, status, result, "Not created: ");
-      sessionStorage.setItem(NEXT_STATUS,
-        "Schedule “" + result.data.name + "” created, in dry run. Draw its sleep windows below.");
+      carry("Schedule “" + result.data.name + "” created, in dry run. Draw its sleep windows below.", "ok");
       window.location.assign("/schedules/" + result.data.id);
     });
   }
 
-  function showNextStatus() {
-    const words = sessionStorage.getItem(NEXT_STATUS);
-    const line = document.getElementById("schedule-message") || document.getElementById("schedules-message");
-    if (!words || !line) return;
-    sessionStorage.removeItem(NEXT_STATUS);
-    say(line, words, "ok");
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
-    showNextStatus();
+    sayCarried(document.getElementById("schedule-message") || document.getElementById("schedules-message"));
     const creating = document.getElementById("new-schedule");
     if (creating) initNew(creating);
     const root = document.getElementById("schedule");
